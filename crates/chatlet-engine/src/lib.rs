@@ -1,0 +1,23 @@
+//! chatlet's engine: from a bot file to a trained model to a reply, in pure Rust.
+//!
+//! The pipeline: [`bot::parse`] checks a bot file into a [`Bot`]; [`Model::train`] tokenizes
+//! ([`text`]), extracts hashed features ([`features`]) and trains an [`IntentClassifier`];
+//! [`Model::to_bytes`] writes the versioned model file; [`Model::from_bytes`] loads it in the
+//! browser or a server; [`Model::respond`] answers an utterance.
+//!
+//! The engine does no I/O: no files, clock, network, threads or global RNG. Callers pass in
+//! text, bytes and (where variety is wanted) a variant number. It builds for native targets and
+//! `wasm32-unknown-unknown` and knows nothing of its bindings.
+
+pub mod bot;
+pub mod classifier;
+mod error;
+pub mod features;
+mod model;
+pub mod text;
+mod yaml;
+
+pub use bot::Bot;
+pub use classifier::{IntentClassifier, Prediction, TrainOptions};
+pub use error::{Diagnostics, Error, ErrorKind, Location};
+pub use model::{FORMAT_VERSION, MAGIC, Model, Reply};

@@ -1,0 +1,216 @@
+//! The trained model: what `chatlet train` writes and the widget loads. A versioned binary
+//! format (magic, format version, postcard body) that is checked on load.
+
+use crate::bot::Bot;
+use crate::classifier::{Example, IntentClassifier, TrainOptions};
+use crate::error::{Error, ErrorKind};
+use serde::{Deserialize, Serialize};
+
+/// The first bytes of every model file.
+pub const MAGIC: &[u8; 8] = b"CHATLET\0";
+
+/// Bumped on every incompatible change to the model layout or to feature hashing.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A trained bot: classifier plus everything needed to answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    name: String,
+    languages: Vec<String>,
+    welcome: Option<String>,
+    fallback: Option<String>,
+    classifier: IntentClassifier,
+    /// Response variants, indexed like the classifier's labels.
+    responses: Vec<Vec<String>>,
+}
+
+/// The bot's answer to one utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The recognized intent, `None` when out of scope.
+    pub intent: Option<String>,
+    /// The top probability.
+    pub confidence: f32,
+    /// The text to show.
+    pub text: String,
+    /// Up to three best intents with their probabilities.
+    pub ranking: Vec<(String, f32)>,
+}
+
+impl Model {
+    /// Trains a model from a checked bot.
+    pub fn train(bot: &Bot, options: &TrainOptions) -> Result<Model, Error> {
+        let labels: Vec<String> = bot.intents.iter().map(|i| i.name.clone()).collect();
+        let examples: Vec<Example> = bot
+            .intents
+            .iter()
+            .enumerate()
+            .flat_map(|(label, intent)| intent.examples.iter().map(move |text| Example { text: text.clone(), label }))
+            .collect();
+        if examples.is_empty() {
+            return Err(Error::new(ErrorKind::NoTrainingData, "the bot has no intent with examples; nothing to train"));
+        }
+        Ok(Model {
+            name: bot.name.clone(),
+            languages: bot.languages.clone(),
+            welcome: bot.welcome.clone(),
+            fallback: bot.fallback.clone(),
+            classifier: IntentClassifier::train(labels, &examples, options),
+            responses: bot.intents.iter().map(|i| i.responses.clone()).collect(),
+        })
+    }
+
+    /// The bot's display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The first message to show, if the bot has one.
+    pub fn welcome(&self) -> Option<&str> {
+        self.welcome.as_deref()
+    }
+
+    /// The declared languages.
+    pub fn languages(&self) -> &[String] {
+        &self.languages
+    }
+
+    /// The intent classifier.
+    pub fn classifier(&self) -> &IntentClassifier {
+        &self.classifier
+    }
+
+    /// Answers one utterance. `variant` picks among response variants (the caller passes a turn
+    /// counter or a random number: the engine has no RNG of its own). Never panics.
+    pub fn respond(&self, utterance: &str, variant: u64) -> Reply {
+        let prediction = self.classifier.predict(utterance);
+        let ranking = prediction.ranking.iter().take(3).map(|s| (s.intent.to_owned(), s.confidence)).collect();
+        let answer = prediction.intent.and_then(|intent| {
+            let index = self.classifier.labels().iter().position(|l| l == intent)?;
+            let variants = self.responses.get(index)?;
+            variants.get((variant % variants.len().max(1) as u64) as usize)
+        });
+        Reply {
+            intent: answer.and(prediction.intent.map(str::to_owned)),
+            confidence: prediction.confidence,
+            text: answer.cloned().unwrap_or_else(|| self.fallback_for(utterance)),
+            ranking,
+        }
+    }
+
+    /// The bot's fallback, or a built-in one in the utterance's language.
+    fn fallback_for(&self, utterance: &str) -> String {
+        if let Some(fallback) = &self.fallback {
+            return fallback.clone();
+        }
+        let chinese = utterance.chars().any(crate::text::is_cjk)
+            || (!utterance.chars().any(char::is_alphabetic) && self.languages.first().is_some_and(|l| l == "zh"));
+        if chinese {
+            "抱歉，我没有听懂。可以换个说法吗？".to_owned()
+        } else {
+            "Sorry, I didn't understand that. Could you rephrase it?".to_owned()
+        }
+    }
+
+    /// Serializes the model: magic, format version (little endian), postcard body.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        // Serializing plain data into a Vec cannot fail.
+        bytes.extend(postcard::to_allocvec(self).expect("model serializes"));
+        bytes
+    }
+
+    /// Loads a model, checking magic, version and internal consistency; never panics on any bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, Error> {
+        let body = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or_else(|| Error::new(ErrorKind::NotAModel, "not a chatlet model (the file does not start with CHATLET)"))?;
+        let (version, body) = body.split_at_checked(4).ok_or_else(|| corrupt("it ends inside the header"))?;
+        let version = u32::from_le_bytes([version[0], version[1], version[2], version[3]]);
+        if version != FORMAT_VERSION {
+            return Err(Error::new(
+                ErrorKind::ModelVersion,
+                format!(
+                    "the model has format version {version} but this chatlet reads version {FORMAT_VERSION}; retrain it with `chatlet train`"
+                ),
+            ));
+        }
+        let model: Model = postcard::from_bytes(body).map_err(|e| corrupt(&e.to_string()))?;
+        model.classifier.check().map_err(|what| corrupt(&what))?;
+        if model.responses.len() != model.classifier.labels().len() {
+            return Err(corrupt("responses do not match the intents"));
+        }
+        Ok(model)
+    }
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::new(ErrorKind::CorruptModel, format!("the model file is damaged: {what}"))
+}
+
+impl IntentClassifier {
+    /// Checks the invariants that prediction relies on, so damaged files fail at load, not later.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        self.check_shape()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        let bot = crate::bot::parse(
+            "t.yaml",
+            "name: T\nlanguages: [zh]\nintents:\n  hi: {examples: [你好, 您好, hello, hi], responses: [嗨, 哈喽]}\n  \
+             bye: {examples: [再见, 拜拜, bye, goodbye], responses: 再见}\n",
+        )
+        .unwrap();
+        Model::train(&bot, &TrainOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn round_trips_through_bytes() {
+        let model = model();
+        assert_eq!(Model::from_bytes(&model.to_bytes()).unwrap(), model);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_current_model() {
+        let bytes = model().to_bytes();
+        assert_eq!(Model::from_bytes(b"{\"json\": 1}").unwrap_err().kind(), ErrorKind::NotAModel);
+        let mut old = bytes.clone();
+        old[8] = 0;
+        let err = Model::from_bytes(&old).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ModelVersion);
+        assert!(err.to_string().contains("format version 0"), "{err}");
+        for cut in [9, 12, 20, bytes.len() / 2, bytes.len() - 1] {
+            assert_eq!(Model::from_bytes(&bytes[..cut]).unwrap_err().kind(), ErrorKind::CorruptModel, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn flipped_bytes_never_panic() {
+        let bytes = model().to_bytes();
+        for i in 12..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[i] ^= 0xA5;
+            if let Ok(m) = Model::from_bytes(&damaged) {
+                let _ = m.respond("你好 hello", 1);
+            }
+        }
+    }
+
+    #[test]
+    fn answers_and_falls_back() {
+        let model = model();
+        let reply = model.respond("你好啊", 1);
+        assert_eq!(reply.intent.as_deref(), Some("hi"));
+        assert_eq!(reply.text, "哈喽");
+        let lost = model.respond("量子物理", 0);
+        assert_eq!(lost.intent, None);
+        assert!(lost.text.contains("抱歉"), "{}", lost.text);
+        assert!(model.respond("quantum physics", 0).text.starts_with("Sorry"));
+    }
+}

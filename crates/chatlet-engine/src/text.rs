@@ -1,0 +1,159 @@
+//! Normalization and tokenization for Chinese, English and mixed text, with no dictionary.
+//!
+//! Han (and kana/hangul) characters become one token each; the classifier recovers words from
+//! character n-grams. Latin-script and other alphabetic runs become lowercase words, digit runs
+//! become numbers. Offsets are Unicode code points into the original text, end exclusive.
+
+/// What a token is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A run of letters (any alphabetic script but CJK), lowercased; may contain inner `'`.
+    Word,
+    /// A run of ASCII or full-width digits.
+    Number,
+    /// One CJK ideograph, kana or hangul syllable.
+    Cjk,
+    /// One emoji or other symbol that can carry meaning (👍, ¥, %).
+    Symbol,
+}
+
+/// A token with its normalized text and its code-point span in the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// Normalized text (lowercase, half-width).
+    pub text: String,
+    /// What kind of token this is.
+    pub kind: TokenKind,
+    /// Code-point offset of the first character.
+    pub start: usize,
+    /// Code-point offset one past the last character.
+    pub end: usize,
+}
+
+/// Folds one character: full-width ASCII to ASCII, ideographic space to space, then lowercase.
+/// Returns the first char of the lowercase form (lowercasing never changes the meaning of the
+/// few characters whose lowercase has more than one char, for matching purposes).
+pub fn fold_char(c: char) -> char {
+    let c = match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    };
+    if c.is_ascii() { c.to_ascii_lowercase() } else { c.to_lowercase().next().unwrap_or(c) }
+}
+
+/// True for characters that are written without spaces between words: Han, kana, hangul.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF        // hiragana, katakana
+        | 0x3400..=0x4DBF      // CJK extension A
+        | 0x4E00..=0x9FFF      // CJK unified ideographs
+        | 0xAC00..=0xD7AF      // hangul syllables
+        | 0xF900..=0xFAFF      // CJK compatibility ideographs
+        | 0x20000..=0x3134F)   // CJK extensions B to G
+}
+
+fn is_symbol(c: char) -> bool {
+    matches!(c as u32,
+        0x00A2..=0x00A5        // ¢ £ ¤ ¥
+        | 0x0024 | 0x0025 | 0x20AC // $ % €
+        | 0xFFE5               // full-width yen
+        | 0x2600..=0x27BF      // misc symbols, dingbats
+        | 0x1F300..=0x1FAFF)   // emoji
+}
+
+/// The text folded character by character, with runs of whitespace collapsed and trimmed.
+/// Two utterances that normalize equally are the same utterance to the engine.
+pub fn normalize(text: &str) -> String {
+    tokenize(text).iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ")
+}
+
+/// Splits text into tokens. Never fails; any input (including empty) gives a possibly empty list.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut run: Option<Token> = None;
+    for (offset, original) in text.chars().enumerate() {
+        let c = fold_char(original);
+        let run_kind = if c.is_ascii_digit() {
+            Some(TokenKind::Number)
+        } else if is_cjk(c) {
+            None
+        } else if c.is_alphabetic() || c.is_numeric() || (c == '\'' && matches!(&run, Some(t) if t.kind == TokenKind::Word)) {
+            Some(TokenKind::Word)
+        } else {
+            None
+        };
+        match (&mut run, run_kind) {
+            (Some(current), Some(kind)) if current.kind == kind => {
+                current.text.push(c);
+                current.end = offset + 1;
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(done) = run.take() {
+            tokens.push(finish_word(done));
+        }
+        if let Some(kind) = run_kind {
+            run = Some(Token { text: c.to_string(), kind, start: offset, end: offset + 1 });
+        } else if is_cjk(c) {
+            tokens.push(Token { text: c.to_string(), kind: TokenKind::Cjk, start: offset, end: offset + 1 });
+        } else if is_symbol(c) {
+            tokens.push(Token { text: c.to_string(), kind: TokenKind::Symbol, start: offset, end: offset + 1 });
+        }
+    }
+    if let Some(done) = run.take() {
+        tokens.push(finish_word(done));
+    }
+    tokens
+}
+
+/// Drops a trailing apostrophe that was taken as part of a word (`users'` -> `users`).
+fn finish_word(mut token: Token) -> Token {
+    while token.kind == TokenKind::Word && token.text.ends_with('\'') && token.text.len() > 1 {
+        token.text.pop();
+        token.end -= 1;
+    }
+    token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str) -> Vec<String> {
+        tokenize(text).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn chinese_english_and_mixed() {
+        assert_eq!(texts("我想退货"), ["我", "想", "退", "货"]);
+        assert_eq!(texts("Where's my ORDER?"), ["where's", "my", "order"]);
+        assert_eq!(texts("我的iPhone 15什么时候到"), ["我", "的", "iphone", "15", "什", "么", "时", "候", "到"]);
+    }
+
+    #[test]
+    fn full_width_forms_fold_to_ascii() {
+        assert_eq!(texts("ＡＢＣ１２３"), ["abc", "123"]);
+        assert_eq!(normalize("  Hello，　World！ "), "hello world");
+    }
+
+    #[test]
+    fn offsets_are_code_points_into_the_original() {
+        let text = "😀 订单A12";
+        let tokens = tokenize(text);
+        let chars: Vec<char> = text.chars().collect();
+        for token in &tokens {
+            let original: String = chars[token.start..token.end].iter().collect();
+            assert_eq!(original.to_lowercase(), token.text, "{token:?}");
+        }
+        assert_eq!(texts(text), ["😀", "订", "单", "a", "12"]);
+    }
+
+    #[test]
+    fn nothing_to_tokenize() {
+        assert!(tokenize("").is_empty());
+        assert!(tokenize(" \t\n ,.!?").is_empty());
+        assert_eq!(texts("'quoted'"), ["quoted"]);
+    }
+}
