@@ -38,7 +38,10 @@ pub struct Intent {
 /// All problems are reported, not only the first.
 pub fn parse(source_name: &str, text: &str) -> Result<Bot, Diagnostics> {
     let root = yaml::parse(source_name, text)?;
-    let mut checker = Checker { source_name, errors: Vec::new() };
+    let mut checker = Checker {
+        source_name,
+        errors: Vec::new(),
+    };
     let bot = checker.bot(&root);
     if checker.errors.is_empty() {
         return Ok(bot);
@@ -55,14 +58,21 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error(&mut self, at: Location, message: impl Into<String>) {
-        self.errors.push(Error::at(ErrorKind::Bot, self.source_name, at, message));
+        self.errors
+            .push(Error::at(ErrorKind::Bot, self.source_name, at, message));
     }
 
     fn mapping<'n>(&mut self, node: &'n Node, what: &str) -> &'n [(Node, Node)] {
         match &node.value {
             Value::Mapping(entries) => entries,
             _ => {
-                self.error(node.at, format!("{what} must be a mapping of `key: value` lines, found {}", node.type_name()));
+                self.error(
+                    node.at,
+                    format!(
+                        "{what} must be a mapping of `key: value` lines, found {}",
+                        node.type_name()
+                    ),
+                );
                 &[]
             }
         }
@@ -70,9 +80,17 @@ impl Checker<'_> {
 
     fn text(&mut self, node: &Node, what: &str) -> Option<String> {
         match node.as_str() {
-            Some(text) if !node.is_null() && !text.trim().is_empty() => Some(text.trim().to_owned()),
+            Some(text) if !node.is_null() && !text.trim().is_empty() => {
+                Some(text.trim().to_owned())
+            }
             _ => {
-                self.error(node.at, format!("{what} must be a non-empty text, found {}", node.type_name()));
+                self.error(
+                    node.at,
+                    format!(
+                        "{what} must be a non-empty text, found {}",
+                        node.type_name()
+                    ),
+                );
                 None
             }
         }
@@ -81,13 +99,25 @@ impl Checker<'_> {
     /// A text or a list of texts (`responses: hi` and `responses: [hi, hello]` both work).
     fn texts(&mut self, node: &Node, what: &str) -> Vec<(String, Location)> {
         match &node.value {
-            Value::Sequence(items) => items.iter().filter_map(|item| Some((self.text(item, what)?, item.at))).collect(),
-            _ => self.text(node, what).map(|t| vec![(t, node.at)]).unwrap_or_default(),
+            Value::Sequence(items) => items
+                .iter()
+                .filter_map(|item| Some((self.text(item, what)?, item.at)))
+                .collect(),
+            _ => self
+                .text(node, what)
+                .map(|t| vec![(t, node.at)])
+                .unwrap_or_default(),
         }
     }
 
     fn bot(&mut self, root: &Node) -> Bot {
-        let mut bot = Bot { name: String::new(), languages: Vec::new(), welcome: None, fallback: None, intents: Vec::new() };
+        let mut bot = Bot {
+            name: String::new(),
+            languages: Vec::new(),
+            welcome: None,
+            fallback: None,
+            intents: Vec::new(),
+        };
         let mut intents_node = None;
         for (key, value) in self.mapping(root, "a bot file") {
             match key.as_str().unwrap_or_default() {
@@ -111,11 +141,17 @@ impl Checker<'_> {
             }
         }
         if bot.name.is_empty() {
-            self.error(root.at, "the bot has no `name`; add a line such as `name: My shop`");
+            self.error(
+                root.at,
+                "the bot has no `name`; add a line such as `name: My shop`",
+            );
         }
         match intents_node {
             Some(node) => bot.intents = self.intents(node),
-            None => self.error(root.at, "the bot has no `intents`; add at least one intent with examples and responses"),
+            None => self.error(
+                root.at,
+                "the bot has no `intents`; add at least one intent with examples and responses",
+            ),
         }
         bot
     }
@@ -126,12 +162,24 @@ impl Checker<'_> {
         let mut seen: HashMap<String, (String, Location)> = HashMap::new();
         let mut names: HashMap<String, Location> = HashMap::new();
         for (key, value) in self.mapping(node, "`intents`") {
-            let Some(name) = self.text(key, "an intent name") else { continue };
+            let Some(name) = self.text(key, "an intent name") else {
+                continue;
+            };
             if let Some(first) = names.insert(name.clone(), key.at) {
-                self.error(key.at, format!("intent `{name}` is defined twice (first at line {})", first.line));
+                self.error(
+                    key.at,
+                    format!(
+                        "intent `{name}` is defined twice (first at line {})",
+                        first.line
+                    ),
+                );
                 continue;
             }
-            let mut intent = Intent { name: name.clone(), examples: Vec::new(), responses: Vec::new() };
+            let mut intent = Intent {
+                name: name.clone(),
+                examples: Vec::new(),
+                responses: Vec::new(),
+            };
             for (field, field_value) in self.mapping(value, &format!("intent `{name}`")) {
                 match field.as_str().unwrap_or_default() {
                     "examples" => {
@@ -162,10 +210,18 @@ impl Checker<'_> {
                 }
             }
             if intent.examples.is_empty() {
-                self.error(key.at, format!("intent `{name}` has no `examples`; add a few ways a user would say it"));
+                self.error(
+                    key.at,
+                    format!(
+                        "intent `{name}` has no `examples`; add a few ways a user would say it"
+                    ),
+                );
             }
             if intent.responses.is_empty() {
-                self.error(key.at, format!("intent `{name}` has no `responses`; add what the bot should answer"));
+                self.error(
+                    key.at,
+                    format!("intent `{name}` has no `responses`; add what the bot should answer"),
+                );
             }
             intents.push(intent);
         }
@@ -208,23 +264,47 @@ intents:
     #[test]
     fn every_mistake_is_reported_at_its_place() {
         let cases: &[(&str, &[(&str, &str)])] = &[
-            ("name: x\nintents:\n  a:\n    examples: [hi]\n", &[("3:3", "no `responses`")]),
-            ("name: x\nintents:\n  a:\n    responses: hi\n", &[("3:3", "no `examples`")]),
-            ("name: x\nlanguages: [fr]\nintents: {}\n", &[("2:13", "unknown language `fr`")]),
-            ("name: x\nintent: {}\n", &[("1:1", "no `intents`"), ("2:1", "unknown key `intent`")]),
+            (
+                "name: x\nintents:\n  a:\n    examples: [hi]\n",
+                &[("3:3", "no `responses`")],
+            ),
+            (
+                "name: x\nintents:\n  a:\n    responses: hi\n",
+                &[("3:3", "no `examples`")],
+            ),
+            (
+                "name: x\nlanguages: [fr]\nintents: {}\n",
+                &[("2:13", "unknown language `fr`")],
+            ),
+            (
+                "name: x\nintent: {}\n",
+                &[("1:1", "no `intents`"), ("2:1", "unknown key `intent`")],
+            ),
             (
                 "name: x\nintents:\n  a: {examples: [hi], responses: r}\n  b: {examples: [Hi], responses: r}\n",
-                &[("4:3", "`b` has no `examples`"), ("4:18", "under both `a` (line 3) and `b`")],
+                &[
+                    ("4:3", "`b` has no `examples`"),
+                    ("4:18", "under both `a` (line 3) and `b`"),
+                ],
             ),
-            ("intents:\n  a: {examples: [hi], responses: r, answer: x}\n", &[("1:1", "no `name`"), ("2:37", "unknown key `answer`")]),
-            ("name: x\nintents: [a, b]\n", &[("2:10", "`intents` must be a mapping")]),
+            (
+                "intents:\n  a: {examples: [hi], responses: r, answer: x}\n",
+                &[("1:1", "no `name`"), ("2:37", "unknown key `answer`")],
+            ),
+            (
+                "name: x\nintents: [a, b]\n",
+                &[("2:10", "`intents` must be a mapping")],
+            ),
         ];
         for (text, expected) in cases {
             let errors = parse("t.yaml", text).expect_err(text).0;
             let got: Vec<String> = errors.iter().map(ToString::to_string).collect();
             assert_eq!(errors.len(), expected.len(), "{text}\n{got:#?}");
             for ((place, fragment), error) in expected.iter().zip(&got) {
-                assert!(error.starts_with(&format!("t.yaml:{place}: ")) && error.contains(fragment), "{text}\nwant {place} {fragment}\ngot {got:#?}");
+                assert!(
+                    error.starts_with(&format!("t.yaml:{place}: ")) && error.contains(fragment),
+                    "{text}\nwant {place} {fragment}\ngot {got:#?}"
+                );
             }
         }
     }

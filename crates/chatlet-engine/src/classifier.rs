@@ -22,7 +22,13 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> TrainOptions {
-        TrainOptions { seed: 0x00c4_a71e, epochs: 30, learning_rate: 0.5, l2: 1e-5, folds: 4 }
+        TrainOptions {
+            seed: 0x00c4_a71e,
+            epochs: 30,
+            learning_rate: 0.5,
+            l2: 1e-5,
+            folds: 4,
+        }
     }
 }
 
@@ -92,9 +98,15 @@ impl Rng {
 impl IntentClassifier {
     /// Trains on `examples`; `labels[example.label]` names each example's intent.
     /// Needs at least two labels to pick a threshold by cross-validation; with one, the threshold is 0.5.
-    pub fn train(labels: Vec<String>, examples: &[Example], options: &TrainOptions) -> IntentClassifier {
-        let encoded: Vec<(Vec<FeatureId>, usize)> =
-            examples.iter().map(|e| (features::extract(&text::tokenize(&e.text)), e.label)).collect();
+    pub fn train(
+        labels: Vec<String>,
+        examples: &[Example],
+        options: &TrainOptions,
+    ) -> IntentClassifier {
+        let encoded: Vec<(Vec<FeatureId>, usize)> = examples
+            .iter()
+            .map(|e| (features::extract(&text::tokenize(&e.text)), e.label))
+            .collect();
         let mut classifier = fit(labels, &encoded, options);
         classifier.threshold = pick_threshold(&classifier.labels, &encoded, options);
         classifier
@@ -127,11 +139,17 @@ impl IntentClassifier {
         // Stable sort: ties keep model order, so results are deterministic.
         ranking.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         let (intent, confidence) = match ranking.first() {
-            Some(best) if best.confidence >= self.threshold && best.confidence > 0.0 => (Some(best.intent), best.confidence),
+            Some(best) if best.confidence >= self.threshold && best.confidence > 0.0 => {
+                (Some(best.intent), best.confidence)
+            }
             Some(best) => (None, best.confidence),
             None => (None, 0.0),
         };
-        Prediction { intent, confidence, ranking }
+        Prediction {
+            intent,
+            confidence,
+            ranking,
+        }
     }
 
     /// Checks the shape invariants that `predict` indexes by.
@@ -146,7 +164,13 @@ impl IntentClassifier {
         if !self.features.windows(2).all(|w| w[0] < w[1]) {
             return Err("the feature table is not sorted".to_owned());
         }
-        if !self.threshold.is_finite() || self.weights.iter().chain(&self.bias).any(|w| !w.is_finite()) {
+        if !self.threshold.is_finite()
+            || self
+                .weights
+                .iter()
+                .chain(&self.bias)
+                .any(|w| !w.is_finite())
+        {
             return Err("the model holds a non-finite number".to_owned());
         }
         Ok(())
@@ -188,14 +212,22 @@ fn softmax(scores: &mut [f32]) {
 }
 
 /// Plain training with threshold 0.
-fn fit(labels: Vec<String>, data: &[(Vec<FeatureId>, usize)], options: &TrainOptions) -> IntentClassifier {
+fn fit(
+    labels: Vec<String>,
+    data: &[(Vec<FeatureId>, usize)],
+    options: &TrainOptions,
+) -> IntentClassifier {
     let n = labels.len();
     let mut vocabulary: Vec<FeatureId> = data.iter().flat_map(|(f, _)| f.iter().copied()).collect();
     vocabulary.sort_unstable();
     vocabulary.dedup();
     let rows: Vec<Vec<usize>> = data
         .iter()
-        .map(|(f, _)| f.iter().filter_map(|id| vocabulary.binary_search(id).ok()).collect())
+        .map(|(f, _)| {
+            f.iter()
+                .filter_map(|id| vocabulary.binary_search(id).ok())
+                .collect()
+        })
         .collect();
     let mut weights = vec![0.0f32; vocabulary.len() * n];
     let mut bias = vec![0.0f32; n];
@@ -230,12 +262,22 @@ fn fit(labels: Vec<String>, data: &[(Vec<FeatureId>, usize)], options: &TrainOpt
             }
         }
     }
-    IntentClassifier { labels, features: vocabulary, weights, bias, threshold: 0.0 }
+    IntentClassifier {
+        labels,
+        features: vocabulary,
+        weights,
+        bias,
+        threshold: 0.0,
+    }
 }
 
 /// Picks the out-of-scope threshold from held-out predictions: low enough to accept nearly all
 /// correctly classified in-scope utterances, but well above chance.
-fn pick_threshold(labels: &[String], data: &[(Vec<FeatureId>, usize)], options: &TrainOptions) -> f32 {
+fn pick_threshold(
+    labels: &[String],
+    data: &[(Vec<FeatureId>, usize)],
+    options: &TrainOptions,
+) -> f32 {
     let chance = 1.0 / labels.len().max(1) as f32;
     let floor = (1.5 * chance).min(0.5);
     if labels.len() < 2 || data.len() < 2 * options.folds {
@@ -245,13 +287,17 @@ fn pick_threshold(labels: &[String], data: &[(Vec<FeatureId>, usize)], options: 
     Rng::new(options.seed ^ 0xF01D).shuffle(&mut shuffled);
     let mut correct_confidences = Vec::new();
     for fold in 0..options.folds {
-        let (held_out, train): (Vec<usize>, Vec<usize>) = shuffled.iter().partition(|&&i| i % options.folds == fold);
+        let (held_out, train): (Vec<usize>, Vec<usize>) =
+            shuffled.iter().partition(|&&i| i % options.folds == fold);
         let train_data: Vec<_> = train.iter().map(|&i| data[i].clone()).collect();
         let model = fit(labels.to_vec(), &train_data, options);
         for &i in &held_out {
             let p = model.probabilities(&data[i].0);
             let (best, confidence) =
-                p.iter().enumerate().fold((0, 0.0f32), |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc });
+                p.iter().enumerate().fold(
+                    (0, 0.0f32),
+                    |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc },
+                );
             if best == data[i].1 && confidence > 0.0 {
                 correct_confidences.push(confidence);
             }
@@ -271,15 +317,43 @@ mod tests {
 
     fn toy() -> IntentClassifier {
         let data = [
-            ("greet", &["你好", "您好", "hello", "hi there", "早上好", "hey"][..]),
-            ("refund", &["我要退货", "怎么退款", "申请退货", "refund please", "I want my money back", "退钱"][..]),
-            ("shipping", &["什么时候发货", "多久能到", "快递到哪了", "when will it ship", "shipping time", "物流信息"][..]),
+            (
+                "greet",
+                &["你好", "您好", "hello", "hi there", "早上好", "hey"][..],
+            ),
+            (
+                "refund",
+                &[
+                    "我要退货",
+                    "怎么退款",
+                    "申请退货",
+                    "refund please",
+                    "I want my money back",
+                    "退钱",
+                ][..],
+            ),
+            (
+                "shipping",
+                &[
+                    "什么时候发货",
+                    "多久能到",
+                    "快递到哪了",
+                    "when will it ship",
+                    "shipping time",
+                    "物流信息",
+                ][..],
+            ),
         ];
         let labels = data.iter().map(|(l, _)| (*l).to_owned()).collect();
         let examples: Vec<Example> = data
             .iter()
             .enumerate()
-            .flat_map(|(label, (_, texts))| texts.iter().map(move |t| Example { text: (*t).to_owned(), label }))
+            .flat_map(|(label, (_, texts))| {
+                texts.iter().map(move |t| Example {
+                    text: (*t).to_owned(),
+                    label,
+                })
+            })
             .collect();
         IntentClassifier::train(labels, &examples, &TrainOptions::default())
     }
@@ -307,7 +381,11 @@ mod tests {
         let p = model.predict("退款");
         let sum: f32 = p.ranking.iter().map(|s| s.confidence).sum();
         assert!((sum - 1.0).abs() < 1e-4, "{sum}");
-        assert!(p.ranking.windows(2).all(|w| w[0].confidence >= w[1].confidence));
+        assert!(
+            p.ranking
+                .windows(2)
+                .all(|w| w[0].confidence >= w[1].confidence)
+        );
         assert_eq!(p.confidence, p.ranking[0].confidence);
     }
 

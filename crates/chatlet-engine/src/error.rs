@@ -40,10 +40,20 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Error {
-        Error { kind, message: message.into(), source_name: None, location: None }
+        Error {
+            kind,
+            message: message.into(),
+            source_name: None,
+            location: None,
+        }
     }
 
-    pub(crate) fn at(kind: ErrorKind, source_name: &str, location: Location, message: impl Into<String>) -> Error {
+    pub(crate) fn at(
+        kind: ErrorKind,
+        source_name: &str,
+        location: Location,
+        message: impl Into<String>,
+    ) -> Error {
         Error {
             kind,
             message: message.into(),
@@ -71,7 +81,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.source_name, self.location) {
-            (Some(source), Some(at)) => write!(f, "{source}:{}:{}: {}", at.line, at.column, self.message),
+            (Some(source), Some(at)) => {
+                write!(f, "{source}:{}:{}: {}", at.line, at.column, self.message)
+            }
             (Some(source), None) => write!(f, "{source}: {}", self.message),
             _ => f.write_str(&self.message),
         }

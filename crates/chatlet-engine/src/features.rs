@@ -52,7 +52,10 @@ pub fn extract(tokens: &[Token]) -> Vec<FeatureId> {
 /// Character 3- and 4-grams of a word with boundary marks, for typos and word forms
 /// (`shipping` and `shipped` share `<sh`, `shi`, `hip`, ...).
 fn char_ngrams(word: &str, out: &mut Vec<FeatureId>) {
-    let chars: Vec<char> = std::iter::once('<').chain(word.chars()).chain(std::iter::once('>')).collect();
+    let chars: Vec<char> = std::iter::once('<')
+        .chain(word.chars())
+        .chain(std::iter::once('>'))
+        .collect();
     if chars.len() <= 4 {
         return; // Words of up to two letters are covered by their unigram.
     }

@@ -45,10 +45,18 @@ impl Model {
             .intents
             .iter()
             .enumerate()
-            .flat_map(|(label, intent)| intent.examples.iter().map(move |text| Example { text: text.clone(), label }))
+            .flat_map(|(label, intent)| {
+                intent.examples.iter().map(move |text| Example {
+                    text: text.clone(),
+                    label,
+                })
+            })
             .collect();
         if examples.is_empty() {
-            return Err(Error::new(ErrorKind::NoTrainingData, "the bot has no intent with examples; nothing to train"));
+            return Err(Error::new(
+                ErrorKind::NoTrainingData,
+                "the bot has no intent with examples; nothing to train",
+            ));
         }
         Ok(Model {
             name: bot.name.clone(),
@@ -84,7 +92,12 @@ impl Model {
     /// counter or a random number: the engine has no RNG of its own). Never panics.
     pub fn respond(&self, utterance: &str, variant: u64) -> Reply {
         let prediction = self.classifier.predict(utterance);
-        let ranking = prediction.ranking.iter().take(3).map(|s| (s.intent.to_owned(), s.confidence)).collect();
+        let ranking = prediction
+            .ranking
+            .iter()
+            .take(3)
+            .map(|s| (s.intent.to_owned(), s.confidence))
+            .collect();
         let answer = prediction.intent.and_then(|intent| {
             let index = self.classifier.labels().iter().position(|l| l == intent)?;
             let variants = self.responses.get(index)?;
@@ -93,7 +106,9 @@ impl Model {
         Reply {
             intent: answer.and(prediction.intent.map(str::to_owned)),
             confidence: prediction.confidence,
-            text: answer.cloned().unwrap_or_else(|| self.fallback_for(utterance)),
+            text: answer
+                .cloned()
+                .unwrap_or_else(|| self.fallback_for(utterance)),
             ranking,
         }
     }
@@ -104,7 +119,8 @@ impl Model {
             return fallback.clone();
         }
         let chinese = utterance.chars().any(crate::text::is_cjk)
-            || (!utterance.chars().any(char::is_alphabetic) && self.languages.first().is_some_and(|l| l == "zh"));
+            || (!utterance.chars().any(char::is_alphabetic)
+                && self.languages.first().is_some_and(|l| l == "zh"));
         if chinese {
             "抱歉，我没有听懂。可以换个说法吗？".to_owned()
         } else {
@@ -123,10 +139,15 @@ impl Model {
 
     /// Loads a model, checking magic, version and internal consistency; never panics on any bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model, Error> {
-        let body = bytes
-            .strip_prefix(MAGIC.as_slice())
-            .ok_or_else(|| Error::new(ErrorKind::NotAModel, "not a chatlet model (the file does not start with CHATLET)"))?;
-        let (version, body) = body.split_at_checked(4).ok_or_else(|| corrupt("it ends inside the header"))?;
+        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotAModel,
+                "not a chatlet model (the file does not start with CHATLET)",
+            )
+        })?;
+        let (version, body) = body
+            .split_at_checked(4)
+            .ok_or_else(|| corrupt("it ends inside the header"))?;
         let version = u32::from_le_bytes([version[0], version[1], version[2], version[3]]);
         if version != FORMAT_VERSION {
             return Err(Error::new(
@@ -146,7 +167,10 @@ impl Model {
 }
 
 fn corrupt(what: &str) -> Error {
-    Error::new(ErrorKind::CorruptModel, format!("the model file is damaged: {what}"))
+    Error::new(
+        ErrorKind::CorruptModel,
+        format!("the model file is damaged: {what}"),
+    )
 }
 
 impl IntentClassifier {
@@ -179,14 +203,21 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_current_model() {
         let bytes = model().to_bytes();
-        assert_eq!(Model::from_bytes(b"{\"json\": 1}").unwrap_err().kind(), ErrorKind::NotAModel);
+        assert_eq!(
+            Model::from_bytes(b"{\"json\": 1}").unwrap_err().kind(),
+            ErrorKind::NotAModel
+        );
         let mut old = bytes.clone();
         old[8] = 0;
         let err = Model::from_bytes(&old).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ModelVersion);
         assert!(err.to_string().contains("format version 0"), "{err}");
         for cut in [9, 12, 20, bytes.len() / 2, bytes.len() - 1] {
-            assert_eq!(Model::from_bytes(&bytes[..cut]).unwrap_err().kind(), ErrorKind::CorruptModel, "cut at {cut}");
+            assert_eq!(
+                Model::from_bytes(&bytes[..cut]).unwrap_err().kind(),
+                ErrorKind::CorruptModel,
+                "cut at {cut}"
+            );
         }
     }
 
@@ -211,6 +242,11 @@ mod tests {
         let lost = model.respond("量子物理", 0);
         assert_eq!(lost.intent, None);
         assert!(lost.text.contains("抱歉"), "{}", lost.text);
-        assert!(model.respond("quantum physics", 0).text.starts_with("Sorry"));
+        assert!(
+            model
+                .respond("quantum physics", 0)
+                .text
+                .starts_with("Sorry")
+        );
     }
 }

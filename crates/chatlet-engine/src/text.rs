@@ -39,7 +39,11 @@ pub fn fold_char(c: char) -> char {
         '\u{3000}' => ' ',
         _ => c,
     };
-    if c.is_ascii() { c.to_ascii_lowercase() } else { c.to_lowercase().next().unwrap_or(c) }
+    if c.is_ascii() {
+        c.to_ascii_lowercase()
+    } else {
+        c.to_lowercase().next().unwrap_or(c)
+    }
 }
 
 /// True for characters that are written without spaces between words: Han, kana, hangul.
@@ -50,7 +54,7 @@ pub fn is_cjk(c: char) -> bool {
         | 0x4E00..=0x9FFF      // CJK unified ideographs
         | 0xAC00..=0xD7AF      // hangul syllables
         | 0xF900..=0xFAFF      // CJK compatibility ideographs
-        | 0x20000..=0x3134F)   // CJK extensions B to G
+        | 0x20000..=0x3134F) // CJK extensions B to G
 }
 
 fn is_symbol(c: char) -> bool {
@@ -59,13 +63,17 @@ fn is_symbol(c: char) -> bool {
         | 0x0024 | 0x0025 | 0x20AC // $ % €
         | 0xFFE5               // full-width yen
         | 0x2600..=0x27BF      // misc symbols, dingbats
-        | 0x1F300..=0x1FAFF)   // emoji
+        | 0x1F300..=0x1FAFF) // emoji
 }
 
 /// The text folded character by character, with runs of whitespace collapsed and trimmed.
 /// Two utterances that normalize equally are the same utterance to the engine.
 pub fn normalize(text: &str) -> String {
-    tokenize(text).iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ")
+    tokenize(text)
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Splits text into tokens. Never fails; any input (including empty) gives a possibly empty list.
@@ -78,7 +86,10 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             Some(TokenKind::Number)
         } else if is_cjk(c) {
             None
-        } else if c.is_alphabetic() || c.is_numeric() || (c == '\'' && matches!(&run, Some(t) if t.kind == TokenKind::Word)) {
+        } else if c.is_alphabetic()
+            || c.is_numeric()
+            || (c == '\'' && matches!(&run, Some(t) if t.kind == TokenKind::Word))
+        {
             Some(TokenKind::Word)
         } else {
             None
@@ -95,11 +106,26 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             tokens.push(finish_word(done));
         }
         if let Some(kind) = run_kind {
-            run = Some(Token { text: c.to_string(), kind, start: offset, end: offset + 1 });
+            run = Some(Token {
+                text: c.to_string(),
+                kind,
+                start: offset,
+                end: offset + 1,
+            });
         } else if is_cjk(c) {
-            tokens.push(Token { text: c.to_string(), kind: TokenKind::Cjk, start: offset, end: offset + 1 });
+            tokens.push(Token {
+                text: c.to_string(),
+                kind: TokenKind::Cjk,
+                start: offset,
+                end: offset + 1,
+            });
         } else if is_symbol(c) {
-            tokens.push(Token { text: c.to_string(), kind: TokenKind::Symbol, start: offset, end: offset + 1 });
+            tokens.push(Token {
+                text: c.to_string(),
+                kind: TokenKind::Symbol,
+                start: offset,
+                end: offset + 1,
+            });
         }
     }
     if let Some(done) = run.take() {
@@ -129,7 +155,10 @@ mod tests {
     fn chinese_english_and_mixed() {
         assert_eq!(texts("我想退货"), ["我", "想", "退", "货"]);
         assert_eq!(texts("Where's my ORDER?"), ["where's", "my", "order"]);
-        assert_eq!(texts("我的iPhone 15什么时候到"), ["我", "的", "iphone", "15", "什", "么", "时", "候", "到"]);
+        assert_eq!(
+            texts("我的iPhone 15什么时候到"),
+            ["我", "的", "iphone", "15", "什", "么", "时", "候", "到"]
+        );
     }
 
     #[test]

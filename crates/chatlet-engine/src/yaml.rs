@@ -13,7 +13,10 @@ pub(crate) struct Node {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
     /// A scalar; `quoted` tells `"null"` apart from `null`.
-    Scalar { text: String, quoted: bool },
+    Scalar {
+        text: String,
+        quoted: bool,
+    },
     Sequence(Vec<Node>),
     Mapping(Vec<(Node, Node)>),
 }
@@ -44,7 +47,10 @@ impl Node {
 }
 
 fn location(span: &Span) -> Location {
-    Location { line: span.start.line(), column: span.start.col() + 1 }
+    Location {
+        line: span.start.line(),
+        column: span.start.col() + 1,
+    }
 }
 
 /// Parses one YAML document. An empty text gives a null node at 1:1.
@@ -53,20 +59,44 @@ pub(crate) fn parse(source_name: &str, text: &str) -> Result<Node, Error> {
     let mut root: Option<Node> = None;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| {
-            let at = Location { line: e.marker().line(), column: e.marker().col() + 1 };
-            Error::at(ErrorKind::Syntax, source_name, at, format!("YAML syntax error: {}", e.info()))
+            let at = Location {
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+            };
+            Error::at(
+                ErrorKind::Syntax,
+                source_name,
+                at,
+                format!("YAML syntax error: {}", e.info()),
+            )
         })?;
         let at = location(&span);
         let finished = match event {
-            Event::Scalar(text, style, _, _) => {
-                Some(Node { value: Value::Scalar { text: text.into_owned(), quoted: style != ScalarStyle::Plain }, at })
-            }
+            Event::Scalar(text, style, _, _) => Some(Node {
+                value: Value::Scalar {
+                    text: text.into_owned(),
+                    quoted: style != ScalarStyle::Plain,
+                },
+                at,
+            }),
             Event::SequenceStart(..) => {
-                stack.push((Node { value: Value::Sequence(Vec::new()), at }, None));
+                stack.push((
+                    Node {
+                        value: Value::Sequence(Vec::new()),
+                        at,
+                    },
+                    None,
+                ));
                 None
             }
             Event::MappingStart(..) => {
-                stack.push((Node { value: Value::Mapping(Vec::new()), at }, None));
+                stack.push((
+                    Node {
+                        value: Value::Mapping(Vec::new()),
+                        at,
+                    },
+                    None,
+                ));
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => stack.pop().map(|(node, _)| node),
@@ -91,15 +121,33 @@ pub(crate) fn parse(source_name: &str, text: &str) -> Result<Node, Error> {
         let Some(node) = finished else { continue };
         match stack.last_mut() {
             None => root = Some(node),
-            Some((Node { value: Value::Sequence(items), .. }, _)) => items.push(node),
-            Some((Node { value: Value::Mapping(entries), .. }, pending_key)) => match pending_key.take() {
+            Some((
+                Node {
+                    value: Value::Sequence(items),
+                    ..
+                },
+                _,
+            )) => items.push(node),
+            Some((
+                Node {
+                    value: Value::Mapping(entries),
+                    ..
+                },
+                pending_key,
+            )) => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) => entries.push((key, node)),
             },
             Some(_) => unreachable!("only collections are pushed on the stack"),
         }
     }
-    Ok(root.unwrap_or(Node { value: Value::Scalar { text: String::new(), quoted: false }, at: Location { line: 1, column: 1 } }))
+    Ok(root.unwrap_or(Node {
+        value: Value::Scalar {
+            text: String::new(),
+            quoted: false,
+        },
+        at: Location { line: 1, column: 1 },
+    }))
 }
 
 #[cfg(test)]
@@ -109,12 +157,22 @@ mod tests {
     #[test]
     fn nodes_carry_one_based_positions() {
         let root = parse("t.yaml", "a: 1\nlist:\n  - x\n  - \"y\"\n").unwrap();
-        let Value::Mapping(entries) = &root.value else { panic!("not a mapping: {root:?}") };
+        let Value::Mapping(entries) = &root.value else {
+            panic!("not a mapping: {root:?}")
+        };
         assert_eq!(entries[0].0.at, Location { line: 1, column: 1 });
         assert_eq!(entries[0].1.at, Location { line: 1, column: 4 });
-        let Value::Sequence(items) = &entries[1].1.value else { panic!("not a list") };
+        let Value::Sequence(items) = &entries[1].1.value else {
+            panic!("not a list")
+        };
         assert_eq!(items[1].at, Location { line: 4, column: 5 });
-        assert_eq!(items[1].value, Value::Scalar { text: "y".into(), quoted: true });
+        assert_eq!(
+            items[1].value,
+            Value::Scalar {
+                text: "y".into(),
+                quoted: true
+            }
+        );
     }
 
     #[test]

@@ -1,0 +1,118 @@
+//! The router answered in memory with `oneshot`: health, static files, models and what must not be served.
+
+use axum::{body::Body, http::Request};
+use chatlet_server::{AppState, app};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+fn site() -> (tempdir::Site, AppState) {
+    let site = tempdir::Site::new();
+    site.write("index.html", "<!doctype html><title>demo</title>");
+    site.write("pkg/chatlet_widget_bg.wasm", "\0asm");
+    site.write("www/chatlet.css", "body{}");
+    site.write("secret.txt", "do not serve");
+    site.write("models/shop.chatlet", "CHATLET\0");
+    let state = AppState {
+        site_root: site.path().to_owned(),
+        models: site.path().join("models"),
+    };
+    (site, state)
+}
+
+async fn get(state: &AppState, uri: &str) -> (u16, String, String) {
+    let response = app(state.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        content_type,
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn health_reports_version_and_model_format() {
+    let (_site, state) = site();
+    let (status, content_type, body) = get(&state, "/api/v1/health").await;
+    assert_eq!((status, content_type.as_str()), (200, "application/json"));
+    let health: chatlet_protocol::Health = serde_json::from_str(&body).unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!(health.model_format, chatlet_engine::FORMAT_VERSION);
+}
+
+#[tokio::test]
+async fn serves_the_demo_widget_and_models_with_the_right_types() {
+    let (_site, state) = site();
+    let (status, content_type, body) = get(&state, "/").await;
+    assert_eq!((status, content_type.as_str()), (200, "text/html"));
+    assert!(body.contains("<title>demo</title>"));
+    assert_eq!(
+        get(&state, "/pkg/chatlet_widget_bg.wasm").await.1,
+        "application/wasm"
+    );
+    assert_eq!(get(&state, "/www/chatlet.css").await.1, "text/css");
+    let (status, _, body) = get(&state, "/models/shop.chatlet").await;
+    assert_eq!((status, body.as_str()), (200, "CHATLET\0"));
+}
+
+#[tokio::test]
+async fn nothing_outside_the_served_folders_is_reachable() {
+    let (_site, state) = site();
+    for uri in [
+        "/secret.txt",
+        "/pkg/../secret.txt",
+        "/www/%2e%2e/secret.txt",
+        "/models/../secret.txt",
+        "/nope",
+    ] {
+        let (status, content_type, body) = get(&state, uri).await;
+        assert_eq!(status, 404, "{uri}");
+        assert!(!body.contains("do not serve"), "{uri}");
+        if content_type == "application/json" {
+            assert!(body.contains("\"code\":\"not_found\""), "{uri}: {body}");
+        }
+    }
+}
+
+/// A throw-away directory, removed on drop.
+mod tempdir {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    pub(crate) struct Site(PathBuf);
+
+    impl Site {
+        pub(crate) fn new() -> Site {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let dir = std::env::temp_dir().join(format!(
+                "chatlet-server-test-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Site(dir)
+        }
+        pub(crate) fn path(&self) -> &Path {
+            &self.0
+        }
+        pub(crate) fn write(&self, relative: &str, contents: &str) {
+            let path = self.0.join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, contents).unwrap();
+        }
+    }
+
+    impl Drop for Site {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
