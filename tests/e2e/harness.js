@@ -1,0 +1,67 @@
+// Shared set-up for the end-to-end tests: starts the real chatlet server on an ephemeral
+// 127.0.0.1 port, launches Debian's Chromium headless with a fresh profile, and cleans up.
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const artifacts = join(repo, "target", "e2e");
+mkdirSync(artifacts, { recursive: true });
+
+const chatletBin = process.env.CHATLET_BIN ?? join(repo, "target", "debug", "chatlet");
+const modelsDir = process.env.CHATLET_MODELS ?? join(repo, "target", "models");
+const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** Starts `chatlet serve` on 127.0.0.1:0 and resolves with its base URL once it prints it (20 s at most). */
+export function startServer() {
+  const child = spawn(chatletBin, ["serve", "--addr", "127.0.0.1:0", "--root", repo, "--models", modelsDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const url = new Promise((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output}`)), 20_000);
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /chatlet serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+  return { url, stop: () => child.kill("SIGTERM") };
+}
+
+/** Launches headless Chromium with the flags this machine needs; Playwright gives every launch a new empty profile. */
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+/**
+ * Opens `url` in a new context with the given locale and collects page errors and console errors,
+ * so a test can assert that nothing went wrong (a Rust panic shows up as a console error).
+ */
+export async function openPage(browser, url, locale) {
+  const context = await browser.newContext({ locale, viewport: { width: 1100, height: 800 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  await page.goto(url);
+  return { context, page, problems };
+}
