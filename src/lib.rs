@@ -4,6 +4,8 @@
 // Leptos' #[component] macro generates `pub` props structs inside private modules.
 #![allow(unreachable_pub)]
 
+#[cfg(all(test, target_arch = "wasm32"))]
+mod browser_tests;
 mod composer;
 mod launcher;
 mod message_list;

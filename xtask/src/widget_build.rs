@@ -1,0 +1,127 @@
+//! Builds the widget package into `pkg/` (wasm32 build, wasm-bindgen, loader, npm metadata), the
+//! `chatlet` CLI, and trains every bot in `bots/` into `target/models/`.
+
+use crate::command::Cmd;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+/// Files copied from `www/` into the package as they are.
+const WWW_FILES: &[&str] = &["chatlet.js", "index.js", "index.d.ts"];
+
+pub(crate) fn chatlet_bin(root: &Path) -> PathBuf {
+    root.join("target").join("debug").join("chatlet")
+}
+
+pub(crate) fn models_dir(root: &Path) -> PathBuf {
+    root.join("target").join("models")
+}
+
+/// Widget package, CLI, and trained example bots.
+pub(crate) fn build_all(root: &Path) -> Result<()> {
+    widget_package(root)?;
+    Cmd::new("cargo")
+        .args(["build", "-p", "chatlet-cli"])
+        .run()?;
+    train_bots(root)
+}
+
+pub(crate) fn widget_package(root: &Path) -> Result<()> {
+    Cmd::new("cargo")
+        .args([
+            "build",
+            "-p",
+            "chatlet-widget",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm-release",
+        ])
+        .run()?;
+    let pkg = root.join("pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).context("cannot clear pkg/")?;
+    }
+    let wasm = root.join("target/wasm32-unknown-unknown/wasm-release/chatlet_widget.wasm");
+    Cmd::new("wasm-bindgen")
+        .args([
+            "--target",
+            "web",
+            "--out-name",
+            "chatlet_widget",
+            "--out-dir",
+        ])
+        .arg(&pkg)
+        .arg(&wasm)
+        .run()?;
+    for file in WWW_FILES {
+        std::fs::copy(root.join("www").join(file), pkg.join(file))
+            .with_context(|| format!("cannot copy www/{file}"))?;
+    }
+    std::fs::write(pkg.join("package.json"), package_json(root)?)
+        .context("cannot write pkg/package.json")?;
+    std::fs::copy(root.join("README.md"), pkg.join("README.md"))
+        .context("cannot copy README.md into pkg/")?;
+    Ok(())
+}
+
+/// The npm manifest, generated so that `pkg/` is never edited by hand.
+fn package_json(root: &Path) -> Result<String> {
+    let manifest =
+        std::fs::read_to_string(root.join("Cargo.toml")).context("cannot read Cargo.toml")?;
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .map(|v| v.trim_end_matches('"'))
+        .unwrap_or("0.0.0");
+    Ok(format!(
+        r#"{{
+  "name": "chatlet",
+  "version": "{version}",
+  "description": "An offline-first chatbot widget: NLU and dialogue run as WebAssembly in the browser",
+  "license": "MIT OR Apache-2.0",
+  "type": "module",
+  "main": "index.js",
+  "module": "index.js",
+  "types": "index.d.ts",
+  "exports": {{
+    ".": {{ "types": "./index.d.ts", "default": "./index.js" }},
+    "./loader": "./chatlet.js",
+    "./chatlet_widget_bg.wasm": "./chatlet_widget_bg.wasm"
+  }},
+  "files": ["index.js", "index.d.ts", "chatlet.js", "chatlet_widget.js", "chatlet_widget.d.ts", "chatlet_widget_bg.wasm", "README.md"],
+  "sideEffects": false,
+  "keywords": ["chatbot", "chat-widget", "wasm", "nlu", "offline", "chinese"]
+}}
+"#
+    ))
+}
+
+/// Trains `bots/<name>/bot.yaml` into `target/models/<name>.chatlet` for every bot.
+pub(crate) fn train_bots(root: &Path) -> Result<()> {
+    let models = models_dir(root);
+    for bot in bot_files(root)? {
+        let name = bot
+            .parent()
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Cmd::new(chatlet_bin(root))
+            .arg("train")
+            .arg(&bot)
+            .arg("-o")
+            .arg(models.join(format!("{name}.chatlet")))
+            .run()?;
+    }
+    Ok(())
+}
+
+/// Every `bots/*/bot.yaml`, sorted.
+pub(crate) fn bot_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let mut bots: Vec<PathBuf> = std::fs::read_dir(root.join("bots"))
+        .context("cannot list bots/")?
+        .filter_map(|entry| Some(entry.ok()?.path().join("bot.yaml")))
+        .filter(|path| path.is_file())
+        .collect();
+    bots.sort();
+    Ok(bots)
+}
