@@ -1,0 +1,119 @@
+//! The `chatlet` binary run as a user runs it: train and check every example bot, report broken
+//! bot files with file:line:column, and chat through `shell` on standard input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn chatlet(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatlet"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chatlet runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chatlet-cli-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn every_example_bot_checks_and_trains() {
+    let out_dir = scratch("bots");
+    let mut count = 0;
+    for entry in std::fs::read_dir(repo().join("bots")).unwrap() {
+        let bot = entry.unwrap().path().join("bot.yaml");
+        if !bot.is_file() {
+            continue;
+        }
+        count += 1;
+        let bot = bot.to_str().unwrap();
+        let check = chatlet(&["check", bot], None);
+        assert!(check.status.success(), "{}", text(&check.stderr));
+        let model = out_dir.join(format!("{count}.chatlet"));
+        let train = chatlet(&["train", bot, "-o", model.to_str().unwrap()], None);
+        assert!(train.status.success(), "{}", text(&train.stderr));
+        assert!(std::fs::read(&model).unwrap().starts_with(b"CHATLET\0"));
+    }
+    assert!(count >= 1, "bots/ has no bot.yaml");
+    std::fs::remove_dir_all(out_dir).unwrap();
+}
+
+#[test]
+fn a_broken_bot_lists_every_problem_at_its_place_and_writes_nothing() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken.yaml");
+    let fixture = fixture.to_str().unwrap();
+    let check = chatlet(&["check", fixture], None);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = text(&check.stderr);
+    for expected in [
+        format!("{fixture}:2:17: unknown language `klingon`"),
+        format!("{fixture}:4:3: intent `greet` has no `responses`"),
+        format!("{fixture}:7:20: example \"hello\" is under both `greet` (line 5) and `bye`"),
+        "3 problems in".to_owned(),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    let out_dir = scratch("broken");
+    let model = out_dir.join("broken.chatlet");
+    let train = chatlet(&["train", fixture, "-o", model.to_str().unwrap()], None);
+    assert_eq!(train.status.code(), Some(1));
+    assert!(
+        !model.exists(),
+        "a failed training must not leave a model behind"
+    );
+    std::fs::remove_dir_all(out_dir).unwrap();
+}
+
+#[test]
+fn shell_answers_each_line_and_survives_odd_input() {
+    let bot = repo().join("bots/shop-zh/bot.yaml");
+    let long = "很长的问题".repeat(2000);
+    let input =
+        format!("什么时候发货\n\n   \n{long}\n🙂🙂\nمرحبا كيف حالك\nhow do I return an item\n");
+    let shell = chatlet(&["shell", bot.to_str().unwrap(), "--verbose"], Some(&input));
+    assert!(shell.status.success(), "{}", text(&shell.stderr));
+    let stdout = text(&shell.stdout);
+    let replies: Vec<&str> = stdout.lines().filter(|l| l.contains("bot> ")).collect();
+    // The welcome, then one reply per non-blank line.
+    assert_eq!(replies.len(), 1 + 5, "{stdout}");
+    assert!(replies[1].contains("48小时内发货"), "{stdout}");
+    assert!(stdout.contains("[shipping_time]"), "{stdout}");
+    assert!(replies[5].contains("return any unused item"), "{stdout}");
+}
+
+#[test]
+fn a_damaged_model_is_refused_with_a_clear_error() {
+    let dir = scratch("damaged");
+    let model = dir.join("bad.chatlet");
+    std::fs::write(&model, b"CHATLET\0\x63\0\0\0junk").unwrap();
+    let shell = chatlet(&["shell", model.to_str().unwrap()], Some("hi\n"));
+    assert_eq!(shell.status.code(), Some(1));
+    let stderr = text(&shell.stderr);
+    assert!(
+        stderr.contains("format version 99") && stderr.contains("retrain"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
