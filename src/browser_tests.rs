@@ -50,6 +50,20 @@ fn blob_url(bytes: &[u8]) -> String {
     web_sys::Url::create_object_url_with_blob(&blob).unwrap()
 }
 
+/// Mounts an open, English-labelled widget whose model is `model_bytes` behind a Blob URL.
+fn mount_open(host: &web_sys::HtmlElement, model_bytes: &[u8]) -> Chatlet {
+    let url = blob_url(model_bytes);
+    mount(
+        host.clone(),
+        options(&[
+            ("model", url.into()),
+            ("lang", "en".into()),
+            ("open", true.into()),
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("mount failed: {e:?}"))
+}
+
 /// Waits up to five seconds for the model to load.
 async fn wait_ready(chat: &Chatlet) {
     for _ in 0..100 {
@@ -96,16 +110,7 @@ fn the_engine_trains_and_answers_inside_wasm() {
 #[wasm_bindgen_test]
 async fn the_widget_loads_a_model_answers_and_renders_text_not_html() {
     let host = new_host();
-    let url = blob_url(&demo_model().to_bytes());
-    let chat = mount(
-        host.clone(),
-        options(&[
-            ("model", url.into()),
-            ("lang", "en".into()),
-            ("open", true.into()),
-        ]),
-    )
-    .unwrap_or_else(|e| panic!("mount failed: {e:?}"));
+    let chat = mount_open(&host, &demo_model().to_bytes());
     wait_ready(&chat).await;
     assert!(
         messages(&host)[0].contains("小铺客服助手"),
@@ -142,16 +147,7 @@ async fn the_widget_loads_a_model_answers_and_renders_text_not_html() {
 #[wasm_bindgen_test]
 async fn a_missing_model_shows_an_error_instead_of_a_blank_widget() {
     let host = new_host();
-    let url = blob_url(b"this is not a model");
-    let chat = mount(
-        host.clone(),
-        options(&[
-            ("model", url.into()),
-            ("lang", "en".into()),
-            ("open", true.into()),
-        ]),
-    )
-    .unwrap();
+    let chat = mount_open(&host, b"this is not a model");
     for _ in 0..100 {
         if host
             .shadow_root()

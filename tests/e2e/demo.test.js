@@ -1,22 +1,11 @@
 // The demo page in real Chromium: open the widget, ask in Chinese and English, then cut the
 // network to the server and ask again: the answer must still come, from the wasm engine alone.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { artifacts, launchBrowser, openPage, startServer } from "./harness.js";
+import { artifacts, openPage, useServerAndBrowser } from "./harness.js";
 
-let server, browser, baseUrl;
-
-before(async () => {
-  server = startServer();
-  baseUrl = await server.url;
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 /** Types `question` into the widget, presses Enter, and returns the text of the bot's next reply. */
 async function ask(page, labels, question) {
@@ -35,7 +24,7 @@ const zh = { open: "打开聊天", log: "聊天记录", input: "输入消息", b
 const en = { open: "Open chat", log: "Messages", input: "Type a message", bot: "Bot" };
 
 test("answers Chinese and English questions in the browser, and keeps answering offline", async () => {
-  const { context, page, problems } = await openPage(browser, baseUrl, "zh-CN");
+  const { context, page, problems } = await openPage(env.browser, env.baseUrl, "zh-CN");
   await page.getByRole("button", { name: zh.open }).click();
   const welcome = page.getByRole("log", { name: zh.log }).getByRole("article", { name: zh.bot }).first();
   assert.match(await welcome.innerText(), /小铺客服助手/);
@@ -49,7 +38,7 @@ test("answers Chinese and English questions in the browser, and keeps answering 
   // Cut every request; prove the cut is real, then ask again.
   let blocked = 0;
   await context.route("**/*", (route) => { blocked += 1; return route.abort(); });
-  const reachable = await page.evaluate((url) => fetch(url + "api/v1/health").then(() => true, () => false), baseUrl);
+  const reachable = await page.evaluate((url) => fetch(url + "api/v1/health").then(() => true, () => false), env.baseUrl);
   assert.equal(reachable, false, "the server must be unreachable once routes are blocked");
   assert.match(await ask(page, zh, "能用支付宝吗"), /支付宝/);
   assert.match(await ask(page, zh, "I want my money back"), /refunds reach your account/);
@@ -62,7 +51,7 @@ test("answers Chinese and English questions in the browser, and keeps answering 
 });
 
 test("labels follow an English browser", async () => {
-  const { context, page, problems } = await openPage(browser, baseUrl, "en-US");
+  const { context, page, problems } = await openPage(env.browser, env.baseUrl, "en-US");
   await page.getByRole("button", { name: en.open }).click();
   assert.match(await ask(page, en, "what payment methods do you accept"), /WeChat Pay/);
   assert.match(await ask(page, en, "多久能收到货"), /2到4天送达/);

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { before, after } from "node:test";
 import { chromium } from "playwright-core";
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -64,4 +65,23 @@ export async function openPage(browser, url, locale) {
   page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
   await page.goto(url);
   return { context, page, problems };
+}
+
+/**
+ * Registers before/after hooks that start the server and the browser for one test file and stop
+ * them afterwards. Returns an object whose `baseUrl` and `browser` are set once `before` has run.
+ */
+export function useServerAndBrowser() {
+  const env = {};
+  let server;
+  before(async () => {
+    server = startServer();
+    env.baseUrl = await server.url;
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    server?.stop();
+  });
+  return env;
 }

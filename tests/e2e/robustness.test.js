@@ -1,24 +1,13 @@
 // Odd input typed into the widget in real Chromium: empty, whitespace, 10,000 characters, emoji,
 // right-to-left and mixed zh/en text. Nothing may panic, and the widget must keep answering.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, openPage, startServer } from "./harness.js";
+import { openPage, useServerAndBrowser } from "./harness.js";
 
-let server, browser, baseUrl;
-
-before(async () => {
-  server = startServer();
-  baseUrl = await server.url;
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const env = useServerAndBrowser();
 
 test("no panic and no stuck widget on any input", async () => {
-  const { context, page, problems } = await openPage(browser, baseUrl, "zh-CN");
+  const { context, page, problems } = await openPage(env.browser, env.baseUrl, "zh-CN");
   await page.getByRole("button", { name: "打开聊天" }).click();
   const log = page.getByRole("log", { name: "聊天记录" });
   const visitor = log.getByRole("article", { name: "我" });
