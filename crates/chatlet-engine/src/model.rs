@@ -158,7 +158,10 @@ impl Model {
             ));
         }
         let model: Model = postcard::from_bytes(body).map_err(|e| corrupt(&e.to_string()))?;
-        model.classifier.check().map_err(|what| corrupt(&what))?;
+        model
+            .classifier
+            .check_shape()
+            .map_err(|what| corrupt(&what))?;
         if model.responses.len() != model.classifier.labels().len() {
             return Err(corrupt("responses do not match the intents"));
         }
@@ -171,13 +174,6 @@ fn corrupt(what: &str) -> Error {
         ErrorKind::CorruptModel,
         format!("the model file is damaged: {what}"),
     )
-}
-
-impl IntentClassifier {
-    /// Checks the invariants that prediction relies on, so damaged files fail at load, not later.
-    pub(crate) fn check(&self) -> Result<(), String> {
-        self.check_shape()
-    }
 }
 
 #[cfg(test)]
