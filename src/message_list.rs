@@ -28,7 +28,7 @@ pub(crate) fn MessageList(
     };
     view! {
         <div class="chatlet-messages" role="log" aria-live="polite" aria-label=state.text.messages node_ref=list tabindex="0">
-            <For each=move || state.messages.get() key=|m| (m.id, m.text.len()) let:message>
+            <For each=move || state.messages.get() key=|m| m.id let:message>
                 {
                     let (class, who) = match message.author {
                         Author::Visitor => ("chatlet-message chatlet-visitor", state.text.you),

@@ -37,6 +37,8 @@ pub(crate) struct ChatState {
     pub(crate) model: RwSignal<Loading>,
     /// Messages sent before the model was ready, answered as soon as it is.
     queued: RwSignal<Vec<String>>,
+    /// The next message id; ids only grow, so a message inserted anywhere never reuses one.
+    next_id: StoredValue<u64>,
     title: RwSignal<Option<String>>,
     pub(crate) text: UiText,
 }
@@ -48,6 +50,7 @@ impl ChatState {
             messages: RwSignal::new(Vec::new()),
             model: RwSignal::new(Loading::Pending),
             queued: RwSignal::new(Vec::new()),
+            next_id: StoredValue::new(0),
             title: RwSignal::new(options.title.clone()),
             text: UiText::for_language(options.language),
         }
@@ -76,11 +79,15 @@ impl ChatState {
         }
     }
 
+    fn new_message(&self, author: Author, text: String) -> Message {
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        Message { id, author, text }
+    }
+
     fn push(&self, author: Author, text: String) {
-        self.messages.update(|messages| {
-            let id = messages.last().map_or(0, |m| m.id + 1);
-            messages.push(Message { id, author, text });
-        });
+        let message = self.new_message(author, text);
+        self.messages.update(|messages| messages.push(message));
     }
 
     /// Adds the visitor's message and the bot's answer (or queues it until the model is ready).
@@ -107,19 +114,9 @@ impl ChatState {
     pub(crate) fn model_ready(&self, model: Model) {
         let model = Arc::new(model);
         if let Some(welcome) = model.welcome() {
-            self.messages.update(|messages| {
-                for m in messages.iter_mut() {
-                    m.id += 1;
-                }
-                messages.insert(
-                    0,
-                    Message {
-                        id: 0,
-                        author: Author::Bot,
-                        text: welcome.to_owned(),
-                    },
-                );
-            });
+            // The welcome goes first even when the visitor typed before the model arrived.
+            let welcome = self.new_message(Author::Bot, welcome.to_owned());
+            self.messages.update(|messages| messages.insert(0, welcome));
         }
         self.model.set(Loading::Ready(model.clone()));
         for text in self.queued.try_update(std::mem::take).unwrap_or_default() {

@@ -281,7 +281,9 @@ fn pick_threshold(
     let chance = 1.0 / labels.len().max(1) as f32;
     let floor = (1.5 * chance).min(0.5);
     if labels.len() < 2 || data.len() < 2 * options.folds {
-        return floor.max(0.5 * chance + 0.25).min(0.5);
+        // Too little data to cross-validate: halfway between chance and 0.5.
+        let halfway = (chance + 0.5) / 2.0;
+        return halfway.max(floor).min(0.5);
     }
     let mut shuffled: Vec<usize> = (0..data.len()).collect();
     Rng::new(options.seed ^ 0xF01D).shuffle(&mut shuffled);
