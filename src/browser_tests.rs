@@ -12,7 +12,7 @@ const DEMO_BOT: &str = include_str!("../bots/shop-zh/bot.yaml");
 
 fn demo_model() -> Model {
     let bot = bot::parse("bots/shop-zh/bot.yaml", DEMO_BOT).expect("the demo bot parses");
-    Model::train(&bot, &TrainOptions::default()).expect("the demo bot trains")
+    Model::train(&bot, &TrainOptions::default(), &mut |_| {}).expect("the demo bot trains")
 }
 
 async fn sleep(ms: i32) {

@@ -1,5 +1,10 @@
-//! The `chatlet` command: `train` a bot file into a model, `check` a bot file, chat with a bot in the
-//! terminal (`shell`), and `serve` the demo page, the widget and models.
+//! The `chatlet` command: `train` a bot file or data set into a model, `check` a bot file,
+//! `predict` and `test` with a model, chat with a bot in the terminal (`shell`), and `serve` the
+//! demo page, the widget and models.
+
+mod dataset;
+mod evaluation_report;
+mod progress_bar;
 
 use anyhow::{Context, Result, bail};
 use chatlet_engine::{Model, TrainOptions, bot};
@@ -21,16 +26,39 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a bot file (YAML) into a model file.
+    /// Train a bot file (YAML) or a JSONL data set into a model file.
     Train {
-        /// The bot file.
-        bot: PathBuf,
-        /// Where to write the model (default: the bot file's name with `.chatlet`).
+        /// The bot file, or a JSONL data set (`{"text", "intent", "entities"}` per line).
+        input: PathBuf,
+        /// Where to write the model (default: the input's name with `.chatlet`).
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Seed for training; the same seed and bot give the same model.
+        /// A JSONL validation set to calibrate confidence and pick the out-of-scope threshold
+        /// (default: held-out parts of the training data).
+        #[arg(long)]
+        valid: Option<PathBuf>,
+        /// Seed for training; the same seed and data give the same model.
         #[arg(long)]
         seed: Option<u64>,
+    },
+    /// Classify JSONL lines with a `text` field (from FILE or stdin); one JSON line out for each.
+    Predict {
+        /// The trained model.
+        #[arg(long)]
+        model: PathBuf,
+        /// JSONL input; stdin when absent.
+        file: Option<PathBuf>,
+    },
+    /// Score a model on a labelled JSONL test set.
+    Test {
+        /// The trained model.
+        #[arg(long)]
+        model: PathBuf,
+        /// The labelled JSONL test set.
+        file: PathBuf,
+        /// Also write an HTML report with a confusion-matrix heat map.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// Check a bot file and list every problem with its line and column.
     Check {
@@ -68,10 +96,17 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train { bot, output, seed } => {
-            let output = output.unwrap_or_else(|| bot.with_extension("chatlet"));
-            train(&bot, &output, seed)
+        Command::Train {
+            input,
+            output,
+            valid,
+            seed,
+        } => {
+            let output = output.unwrap_or_else(|| input.with_extension("chatlet"));
+            train(&input, &output, valid.as_deref(), seed)
         }
+        Command::Predict { model, file } => predict(&model, file.as_deref()),
+        Command::Test { model, file, html } => test(&model, &file, html.as_deref()),
         Command::Check { bot } => {
             let checked = load_bot(&bot)?;
             println!("{}: ok ({} intents)", bot.display(), checked.intents.len());
@@ -101,19 +136,64 @@ fn load_bot(path: &Path) -> Result<chatlet_engine::Bot> {
     }
 }
 
-fn train_model(path: &Path, seed: Option<u64>) -> Result<Model> {
-    let bot = load_bot(path)?;
+fn train_model(path: &Path, valid: Option<&Path>, seed: Option<u64>) -> Result<Model> {
     let mut options = TrainOptions::default();
     if let Some(seed) = seed {
         options.seed = seed;
     }
-    Model::train(&bot, &options).with_context(|| format!("cannot train {}", path.display()))
+    let mut bar = progress_bar::ProgressBar::new(&format!("training {}", path.display()));
+    let model = if dataset::is_dataset(path) {
+        let train = dataset::read(path)?;
+        let valid = valid.map(dataset::read).transpose()?;
+        let name = path
+            .parent()
+            .and_then(Path::file_name)
+            .or(path.file_stem())
+            .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
+        let languages = vec![guess_language(&train).to_owned()];
+        Model::from_corpus(
+            &name,
+            &languages,
+            &train,
+            valid.as_deref(),
+            &options,
+            &mut |p| bar.show(p.done, p.total),
+        )
+    } else {
+        if valid.is_some() {
+            bail!(
+                "--valid works with JSONL data sets; a bot file picks its threshold by cross-validation"
+            );
+        }
+        let bot = load_bot(path)?;
+        Model::train(&bot, &options, &mut |p| bar.show(p.done, p.total))
+    };
+    bar.finish();
+    model.with_context(|| format!("cannot train {}", path.display()))
 }
 
-fn train(bot: &Path, output: &Path, seed: Option<u64>) -> Result<()> {
+/// `zh` when at least a fifth of the characters are CJK, else `en`.
+fn guess_language(utterances: &[chatlet_engine::Utterance]) -> &'static str {
+    let (mut cjk, mut all) = (0usize, 0usize);
+    for u in utterances.iter().take(500) {
+        for c in u.text.chars() {
+            all += 1;
+            cjk += usize::from(chatlet_engine::text::is_cjk(c));
+        }
+    }
+    if cjk * 5 > all { "zh" } else { "en" }
+}
+
+fn load_model(path: &Path) -> Result<Model> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+    Model::from_bytes(&bytes).with_context(|| format!("cannot load model {}", path.display()))
+}
+
+fn train(input: &Path, output: &Path, valid: Option<&Path>, seed: Option<u64>) -> Result<()> {
     let started = Instant::now();
-    eprint!("training {} ... ", bot.display());
-    let model = train_model(bot, seed)?;
+    let model = train_model(input, valid, seed)?;
+    let seconds = started.elapsed().as_secs_f64();
     let bytes = model.to_bytes();
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -126,25 +206,89 @@ fn train(bot: &Path, output: &Path, seed: Option<u64>) -> Result<()> {
         .with_context(|| format!("cannot write {}", output.display()))?;
     let classifier = model.classifier();
     eprintln!(
-        "done in {:.2?}\n{}: {} intents, {} features, out-of-scope threshold {:.2}, {} bytes",
-        started.elapsed(),
+        "trained in {seconds:.2} s\n{}: {} intents, {} features, {} weights, temperature {:.2}, out-of-scope threshold {:.3}, {} bytes",
         output.display(),
         classifier.labels().len(),
         classifier.feature_count(),
+        classifier.weight_count(),
+        classifier.temperature(),
         classifier.threshold(),
         bytes.len()
     );
     Ok(())
 }
 
+fn predict(model: &Path, file: Option<&Path>) -> Result<()> {
+    let model = load_model(model)?;
+    let input: Box<dyn BufRead> = match file {
+        Some(path) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let source = file.map_or_else(|| "stdin".to_owned(), |p| p.display().to_string());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (i, line) in input.lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {source}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = || format!("{source}:{}", i + 1);
+        let value: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("{}: not a JSON object", at()))?;
+        let utterance = dataset::utterance(&value, true).with_context(at)?;
+        let understood = model.understand(&utterance.text);
+        serde_json::to_writer(&mut out, &prediction_json(&utterance.text, &understood))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn prediction_json(text: &str, u: &chatlet_engine::Understanding) -> serde_json::Value {
+    serde_json::json!({
+        "text": text,
+        "intent": u.intent.as_deref().unwrap_or(dataset::OUT_OF_SCOPE),
+        "confidence": u.confidence,
+        "ranking": u.ranking.iter().map(|(intent, confidence)| serde_json::json!({
+            "intent": intent, "confidence": confidence
+        })).collect::<Vec<_>>(),
+        "entities": u.entities.iter().map(|m| serde_json::json!({
+            "start": m.start, "end": m.end, "entity": m.entity, "value": m.value
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn test(model_path: &Path, file: &Path, html: Option<&Path>) -> Result<()> {
+    let model = load_model(model_path)?;
+    let gold = dataset::read(file)?;
+    let predicted: Vec<chatlet_engine::evaluation::Predicted> = gold
+        .iter()
+        .map(|u| {
+            let understood = model.understand(&u.text);
+            chatlet_engine::evaluation::Predicted {
+                intent: understood.intent,
+                best: understood.best,
+                entities: understood.entities,
+            }
+        })
+        .collect();
+    let evaluation = chatlet_engine::evaluation::evaluate(&gold, &predicted);
+    print!("{}", evaluation_report::text(&evaluation));
+    if let Some(html) = html {
+        let title = format!("{} on {}", model_path.display(), file.display());
+        std::fs::write(html, evaluation_report::html(&title, &evaluation))
+            .with_context(|| format!("cannot write {}", html.display()))?;
+        println!("report: {}", html.display());
+    }
+    Ok(())
+}
+
 fn shell(path: &Path, verbose: bool) -> Result<()> {
     let model = if path.extension().is_some_and(|e| e == "chatlet") {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
-        Model::from_bytes(&bytes)
-            .with_context(|| format!("cannot load model {}", path.display()))?
+        load_model(path)?
     } else {
-        train_model(path, None)?
+        train_model(path, None, None)?
     };
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();

@@ -1,11 +1,14 @@
-//! The intent classifier: multinomial logistic regression over hashed sparse features,
-//! trained by deterministic SGD, with an out-of-scope threshold picked by cross-validation.
+//! The intent classifier: multinomial logistic regression over hashed sparse features, trained
+//! by deterministic averaged SGD, then pruned and quantized into a sparse table small enough to
+//! ship to a browser. Confidence is calibrated by a temperature, and the out-of-scope threshold
+//! is picked on held-out data (a validation split, or cross-validation when there is none).
 
-use crate::features::{self, FeatureId};
+use crate::features::{self, FEATURE_BITS, FeatureId};
+use crate::numeric::{self, Rng};
 use crate::text;
 use serde::{Deserialize, Serialize};
 
-/// Training settings. `Default` is the one configuration used for every bot.
+/// Training settings. `Default` is the one configuration used for every bot and data set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainOptions {
     /// Seed for the shuffling RNG; the same seed and data give the same model.
@@ -14,20 +17,20 @@ pub struct TrainOptions {
     pub epochs: usize,
     /// Initial learning rate.
     pub learning_rate: f32,
-    /// L2 penalty applied to the weights an example touches.
-    pub l2: f32,
-    /// Number of cross-validation folds used to pick the out-of-scope threshold.
-    pub folds: usize,
+    /// At most this many non-zero weights are kept (the model's size budget).
+    pub max_weights: usize,
+    /// Weights smaller than this fraction of the largest are dropped.
+    pub prune_below: f32,
 }
 
 impl Default for TrainOptions {
     fn default() -> TrainOptions {
         TrainOptions {
             seed: 0x00c4_a71e,
-            epochs: 30,
-            learning_rate: 0.5,
-            l2: 1e-5,
-            folds: 4,
+            epochs: 12,
+            learning_rate: 3.0,
+            max_weights: 600_000,
+            prune_below: 0.02,
         }
     }
 }
@@ -37,19 +40,42 @@ impl Default for TrainOptions {
 pub struct Example {
     /// The utterance.
     pub text: String,
-    /// Index into the classifier's labels.
-    pub label: usize,
+    /// Index into the classifier's labels, or `None` for an out-of-scope example (used only to
+    /// pick the threshold).
+    pub label: Option<usize>,
 }
 
-/// A trained classifier. Serialized inside the model file.
+/// How far training has come, for progress bars: `done` of `total` steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Steps done.
+    pub done: usize,
+    /// All steps.
+    pub total: usize,
+}
+
+/// A trained classifier: a sparse weight table indexed by feature. Serialized inside the model
+/// file in a compact, delta-encoded form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredClassifier", into = "StoredClassifier")]
 pub struct IntentClassifier {
     labels: Vec<String>,
-    /// Sorted, unique: the row index of a feature is its position here.
+    /// Sorted feature ids; row `i` of the table belongs to `features[i]`.
     features: Vec<FeatureId>,
-    /// `features.len()` rows of `labels.len()` weights.
+    /// Inverse document frequency per row.
+    idf: Vec<f32>,
+    /// The weight an unknown feature gets when scaling an utterance.
+    unknown_idf: f32,
+    index: FeatureIndex,
+    /// `row_start[i]..row_start[i + 1]` are row `i`'s entries in `classes` and `weights`.
+    row_start: Vec<u32>,
+    classes: Vec<u16>,
     weights: Vec<f32>,
     bias: Vec<f32>,
+    /// Quantization step of the stored weights.
+    step: f32,
+    /// Scores are divided by this before the softmax (calibration).
+    temperature: f32,
     /// Below this top probability the utterance is out of scope.
     threshold: f32,
 }
@@ -68,48 +94,64 @@ pub struct Scored<'a> {
 pub struct Prediction<'a> {
     /// The recognized intent, or `None` when the utterance is out of scope.
     pub intent: Option<&'a str>,
+    /// The top intent even when it was rejected as out of scope.
+    pub best: Option<&'a str>,
     /// The top probability (of the best intent, even when rejected).
     pub confidence: f32,
-    /// All intents, most likely first.
+    /// The most likely intents, best first (at most [`RANKING_SIZE`]).
     pub ranking: Vec<Scored<'a>>,
 }
 
-/// A small deterministic RNG (xorshift64*): the engine uses no global randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            items.swap(i, j);
-        }
-    }
-}
+/// How many intents a prediction ranks.
+pub const RANKING_SIZE: usize = 10;
 
 impl IntentClassifier {
-    /// Trains on `examples`; `labels[example.label]` names each example's intent.
-    /// Needs at least two labels to pick a threshold by cross-validation; with one, the threshold is 0.5.
+    /// Trains on `examples`; `labels[label]` names each in-scope example's intent. With
+    /// `validation`, the temperature and threshold are fitted on it; without, on held-out parts
+    /// of the training data.
     pub fn train(
         labels: Vec<String>,
         examples: &[Example],
+        validation: Option<&[Example]>,
         options: &TrainOptions,
+        progress: &mut dyn FnMut(Progress),
     ) -> IntentClassifier {
-        let encoded: Vec<(Vec<FeatureId>, usize)> = examples
-            .iter()
-            .map(|e| (features::extract(&text::tokenize(&e.text)), e.label))
-            .collect();
-        let mut classifier = fit(labels, &encoded, options);
-        classifier.threshold = pick_threshold(&classifier.labels, &encoded, options);
-        classifier
+        let encode = |e: &Example| (features::extract(&text::tokenize(&e.text)), e.label);
+        let data: Vec<Encoded> = examples.iter().map(encode).collect();
+        let plan = if validation.is_some() {
+            Vec::new()
+        } else {
+            held_out_plan(&data)
+        };
+        let examples_seen: usize =
+            plan.iter().map(|(train, _)| train.len()).sum::<usize>() + data.len();
+        let mut tracker = Tracker {
+            done: 0,
+            total: options.epochs * examples_seen,
+            report: progress,
+        };
+        let mut scored = Vec::new();
+        match validation {
+            Some(valid) => {
+                let classifier = fit(&labels, &data, options, &mut tracker);
+                let valid: Vec<Encoded> = valid.iter().map(encode).collect();
+                scored.extend(
+                    valid
+                        .iter()
+                        .map(|(f, label)| (classifier.scores(f), *label)),
+                );
+                finish(classifier, &scored)
+            }
+            None => {
+                for (train, test) in plan {
+                    let part: Vec<Encoded> = train.iter().map(|&i| data[i].clone()).collect();
+                    let model = fit(&labels, &part, options, &mut tracker);
+                    scored.extend(test.iter().map(|&i| (model.scores(&data[i].0), data[i].1)));
+                }
+                let classifier = fit(&labels, &data, options, &mut tracker);
+                finish(classifier, &scored)
+            }
+        }
     }
 
     /// The intent names, in model order.
@@ -122,202 +164,637 @@ impl IntentClassifier {
         self.threshold
     }
 
+    /// The calibration temperature.
+    pub fn temperature(&self) -> f32 {
+        self.temperature
+    }
+
     /// Number of distinct features the model knows.
     pub fn feature_count(&self) -> usize {
         self.features.len()
     }
 
+    /// Number of non-zero weights.
+    pub fn weight_count(&self) -> usize {
+        self.weights.len()
+    }
+
     /// Classifies one utterance. Never panics; empty or unknown text is out of scope.
     pub fn predict(&self, utterance: &str) -> Prediction<'_> {
-        let probabilities = self.probabilities(&features::extract(&text::tokenize(utterance)));
-        let mut ranking: Vec<Scored<'_>> = self
-            .labels
-            .iter()
-            .zip(&probabilities)
-            .map(|(intent, &confidence)| Scored { intent, confidence })
-            .collect();
-        // Stable sort: ties keep model order, so results are deterministic.
-        ranking.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-        let (intent, confidence) = match ranking.first() {
-            Some(best) if best.confidence >= self.threshold && best.confidence > 0.0 => {
-                (Some(best.intent), best.confidence)
-            }
-            Some(best) => (None, best.confidence),
-            None => (None, 0.0),
+        let features = features::extract(&text::tokenize(utterance));
+        let Some(scores) = self.scores(&features) else {
+            return Prediction {
+                intent: None,
+                best: None,
+                confidence: 0.0,
+                ranking: Vec::new(),
+            };
         };
+        let mut probabilities: Vec<f32> = scores.iter().map(|s| s / self.temperature).collect();
+        numeric::softmax(&mut probabilities);
+        let mut order: Vec<usize> = (0..probabilities.len()).collect();
+        // Stable sort: ties keep model order, so results are deterministic.
+        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+        let ranking: Vec<Scored<'_>> = order
+            .iter()
+            .take(RANKING_SIZE)
+            .map(|&k| Scored {
+                intent: &self.labels[k],
+                confidence: probabilities[k],
+            })
+            .collect();
+        let best = &ranking[0];
         Prediction {
-            intent,
-            confidence,
+            intent: (best.confidence >= self.threshold).then_some(best.intent),
+            best: Some(best.intent),
+            confidence: best.confidence,
             ranking,
         }
     }
 
-    /// Checks the shape invariants that `predict` indexes by.
-    pub(crate) fn check_shape(&self) -> Result<(), String> {
-        let n = self.labels.len();
-        if n == 0 {
-            return Err("the classifier has no intents".to_owned());
-        }
-        if self.bias.len() != n || Some(self.weights.len()) != self.features.len().checked_mul(n) {
-            return Err("the weight table does not match the intents and features".to_owned());
-        }
-        if !self.features.windows(2).all(|w| w[0] < w[1]) {
-            return Err("the feature table is not sorted".to_owned());
-        }
-        if !self.threshold.is_finite()
-            || self
-                .weights
-                .iter()
-                .chain(&self.bias)
-                .any(|w| !w.is_finite())
-        {
-            return Err("the model holds a non-finite number".to_owned());
-        }
-        Ok(())
-    }
-
-    /// Softmax probabilities; all zero when none of the features is known.
-    fn probabilities(&self, features: &[FeatureId]) -> Vec<f32> {
-        let n = self.labels.len();
+    /// Raw class scores, or `None` when not one feature of the utterance is known.
+    fn scores(&self, groups: &[Vec<FeatureId>; 2]) -> Option<Vec<f32>> {
         let mut scores = self.bias.clone();
-        let mut known = 0usize;
-        // Unknown features count in the scale too: text that is mostly unfamiliar gets flatter scores.
-        let scale = 1.0 / (features.len().max(1) as f32).sqrt();
-        for feature in features {
-            if let Ok(row) = self.features.binary_search(feature) {
-                known += 1;
-                for (score, w) in scores.iter_mut().zip(&self.weights[row * n..(row + 1) * n]) {
-                    *score += w * scale;
-                }
+        let mut known = false;
+        // Unknown features count in the norm too (as the rarest): unfamiliar text scores flatter.
+        let weighted = features::weigh(groups, |f| {
+            self.index
+                .get(&self.features, f)
+                .map_or(self.unknown_idf, |row| self.idf[row])
+        });
+        for (feature, scale) in weighted {
+            let Some(row) = self.index.get(&self.features, feature) else {
+                continue;
+            };
+            known = true;
+            let span = self.row_start[row] as usize..self.row_start[row + 1] as usize;
+            for (&class, &w) in self.classes[span.clone()].iter().zip(&self.weights[span]) {
+                scores[usize::from(class)] += w * scale;
             }
         }
-        if known == 0 {
-            return vec![0.0; n];
+        known.then_some(scores)
+    }
+}
+
+type Encoded = ([Vec<FeatureId>; 2], Option<usize>);
+
+/// Feeds the caller's progress callback.
+struct Tracker<'a> {
+    done: usize,
+    total: usize,
+    report: &'a mut dyn FnMut(Progress),
+}
+
+impl Tracker<'_> {
+    fn advance(&mut self, steps: usize) {
+        self.done = (self.done + steps).min(self.total);
+        (self.report)(Progress {
+            done: self.done,
+            total: self.total,
+        });
+    }
+}
+
+/// Which held-out runs estimate calibration when there is no validation split: 4-fold
+/// cross-validation for small data, one stratified 20% split for large data (where one run is
+/// both cheap and precise enough).
+fn held_out_plan(data: &[Encoded]) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let folds = if data.len() >= 2000 { 5 } else { 4 };
+    let runs = if data.len() >= 2000 { 1 } else { folds };
+    if data.len() < 2 * folds {
+        return Vec::new();
+    }
+    // Stratify: deal each label's examples round-robin over the folds.
+    let mut fold_of = vec![0usize; data.len()];
+    let mut seen_per_label: Vec<usize> = Vec::new();
+    let mut rng = Rng::new(0xF01D);
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    rng.shuffle(&mut order);
+    for &i in &order {
+        let slot = data[i].1.map_or(0, |l| l + 1);
+        if seen_per_label.len() <= slot {
+            seen_per_label.resize(slot + 1, 0);
         }
-        softmax(&mut scores);
-        scores
+        fold_of[i] = seen_per_label[slot] % folds;
+        seen_per_label[slot] += 1;
     }
+    (0..runs)
+        .map(|fold| (0..data.len()).partition(|&i| fold_of[i] != fold))
+        .collect()
 }
 
-fn softmax(scores: &mut [f32]) {
-    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for s in scores.iter_mut() {
-        *s = (*s - max).exp();
-        sum += *s;
-    }
-    for s in scores.iter_mut() {
-        *s /= sum;
-    }
-}
-
-/// Plain training with threshold 0.
+/// Trains the dense weights by averaged SGD, then prunes and quantizes them.
 fn fit(
-    labels: Vec<String>,
-    data: &[(Vec<FeatureId>, usize)],
+    labels: &[String],
+    data: &[Encoded],
     options: &TrainOptions,
+    tracker: &mut Tracker<'_>,
 ) -> IntentClassifier {
     let n = labels.len();
-    let mut vocabulary: Vec<FeatureId> = data.iter().flat_map(|(f, _)| f.iter().copied()).collect();
-    vocabulary.sort_unstable();
-    vocabulary.dedup();
-    let rows: Vec<Vec<usize>> = data
+    let in_scope: Vec<&Encoded> = data.iter().filter(|(_, l)| l.is_some()).collect();
+    let mut vocabulary: Vec<FeatureId> = in_scope
         .iter()
-        .map(|(f, _)| {
-            f.iter()
-                .filter_map(|id| vocabulary.binary_search(id).ok())
-                .collect()
+        .flat_map(|(groups, _)| groups.iter().flatten().copied())
+        .collect();
+    vocabulary.sort_unstable();
+    // Inverse document frequency: rare features weigh more (as in TF-IDF).
+    let mut idf = Vec::new();
+    let mut i = 0;
+    while i < vocabulary.len() {
+        let run = vocabulary[i..]
+            .iter()
+            .take_while(|&&f| f == vocabulary[i])
+            .count();
+        idf.push(inverse_frequency(run, in_scope.len()));
+        i += run;
+    }
+    vocabulary.dedup();
+    let unknown_idf = inverse_frequency(0, in_scope.len());
+    let rows: Vec<Vec<(usize, f32)>> = in_scope
+        .iter()
+        .map(|(groups, _)| {
+            features::weigh(groups, |f| {
+                vocabulary.binary_search(&f).map_or(unknown_idf, |r| idf[r])
+            })
+            .into_iter()
+            .filter_map(|(id, value)| Some((vocabulary.binary_search(&id).ok()?, value)))
+            .collect()
         })
         .collect();
-    let mut weights = vec![0.0f32; vocabulary.len() * n];
-    let mut bias = vec![0.0f32; n];
-    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut trainer = Trainer {
+        n,
+        weights: vec![0.0; vocabulary.len() * n],
+        bias: vec![0.0; n],
+        // Averaged SGD: `sum_*` accumulates step-weighted updates so the average is w - sum/t.
+        sum_weights: vec![0.0; vocabulary.len() * n],
+        sum_bias: vec![0.0; n],
+        step: 1.0,
+        scores: vec![0.0; n],
+        active: Vec::with_capacity(n),
+    };
+    let mut order: Vec<usize> = (0..in_scope.len()).collect();
     let mut rng = Rng::new(options.seed);
-    let total_steps = (options.epochs * data.len()).max(1) as f32;
-    let mut step = 0usize;
-    let mut scores = vec![0.0f32; n];
+    let total_steps = (options.epochs * in_scope.len()).max(1) as f32;
     for _ in 0..options.epochs {
         rng.shuffle(&mut order);
         for &i in &order {
-            let (row_ids, label) = (&rows[i], data[i].1);
-            let scale = 1.0 / (data[i].0.len().max(1) as f32).sqrt();
-            scores.copy_from_slice(&bias);
-            for &row in row_ids {
-                for (s, w) in scores.iter_mut().zip(&weights[row * n..(row + 1) * n]) {
-                    *s += w * scale;
-                }
-            }
-            softmax(&mut scores);
-            let lr = options.learning_rate * (1.0 - step as f32 / total_steps).max(0.05);
-            step += 1;
-            for (k, s) in scores.iter_mut().enumerate() {
-                // Gradient of the cross-entropy with respect to the score of class k.
-                *s -= if k == label { 1.0 } else { 0.0 };
-                bias[k] -= lr * *s * 0.1;
-            }
-            for &row in row_ids {
-                for (w, g) in weights[row * n..(row + 1) * n].iter_mut().zip(&scores) {
-                    *w -= lr * (g * scale + options.l2 * *w);
-                }
+            let progress = (trainer.step - 1.0) / total_steps;
+            let lr = options.learning_rate * (1.0 - progress).max(0.05);
+            trainer.update(&rows[i], in_scope[i].1.unwrap_or(0), lr);
+        }
+        tracker.advance(data.len());
+    }
+    let (weights, bias) = trainer.averaged();
+    compress(
+        labels.to_vec(),
+        vocabulary,
+        &idf,
+        unknown_idf,
+        &weights,
+        bias,
+        options,
+    )
+}
+
+/// Smoothed inverse document frequency, quantized as the model stores it.
+fn inverse_frequency(documents_with: usize, documents: usize) -> f32 {
+    let idf = numeric::ln((1 + documents) as f32 / (1 + documents_with) as f32) + 1.0;
+    dequantize_idf(quantize_idf(idf))
+}
+
+const IDF_STEP: f32 = 0.05;
+
+fn quantize_idf(idf: f32) -> u8 {
+    ((idf - 1.0) / IDF_STEP).round().clamp(0.0, 255.0) as u8
+}
+
+fn dequantize_idf(q: u8) -> f32 {
+    1.0 + f32::from(q) * IDF_STEP
+}
+
+/// The dense model during training.
+struct Trainer {
+    n: usize,
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    sum_weights: Vec<f32>,
+    sum_bias: Vec<f32>,
+    step: f32,
+    scores: Vec<f32>,
+    active: Vec<(usize, f32)>,
+}
+
+impl Trainer {
+    fn update(&mut self, rows: &[(usize, f32)], label: usize, lr: f32) {
+        let n = self.n;
+        self.scores.copy_from_slice(&self.bias);
+        for &(row, value) in rows {
+            for (s, w) in self
+                .scores
+                .iter_mut()
+                .zip(&self.weights[row * n..(row + 1) * n])
+            {
+                *s += w * value;
             }
         }
+        numeric::softmax(&mut self.scores);
+        self.scores[label] -= 1.0;
+        let t = self.step;
+        self.active.clear();
+        for (k, &g) in self.scores.iter().enumerate() {
+            // Classes the model already rules out get no update: this keeps a step cheap with
+            // many intents, and changes nothing measurable.
+            if g.abs() >= 1e-3 {
+                let delta = -lr * g;
+                self.bias[k] += delta * 0.1;
+                self.sum_bias[k] += t * delta * 0.1;
+                self.active.push((k, delta));
+            }
+        }
+        for &(row, value) in rows {
+            let weights = &mut self.weights[row * n..(row + 1) * n];
+            let sums = &mut self.sum_weights[row * n..(row + 1) * n];
+            for &(k, delta) in &self.active {
+                let d = delta * value;
+                weights[k] += d;
+                sums[k] += t * d;
+            }
+        }
+        self.step += 1.0;
     }
+
+    fn averaged(self) -> (Vec<f32>, Vec<f32>) {
+        let t = self.step;
+        let average = |w: Vec<f32>, sum: Vec<f32>| -> Vec<f32> {
+            w.iter().zip(&sum).map(|(w, s)| w - s / t).collect()
+        };
+        (
+            average(self.weights, self.sum_weights),
+            average(self.bias, self.sum_bias),
+        )
+    }
+}
+
+/// Drops small weights (at most `max_weights` are kept) and quantizes the rest to 8 bits.
+fn compress(
+    labels: Vec<String>,
+    vocabulary: Vec<FeatureId>,
+    vocabulary_idf: &[f32],
+    unknown_idf: f32,
+    dense: &[f32],
+    bias: Vec<f32>,
+    options: &TrainOptions,
+) -> IntentClassifier {
+    let n = labels.len();
+    let largest = dense.iter().fold(0.0f32, |m, w| m.max(w.abs()));
+    let mut cut = largest * options.prune_below;
+    let mut strict = false;
+    if dense.iter().filter(|w| w.abs() >= cut).count() > options.max_weights {
+        let mut magnitudes: Vec<f32> = dense.iter().map(|w| w.abs()).collect();
+        let k = magnitudes.len() - options.max_weights - 1;
+        magnitudes.select_nth_unstable_by(k, f32::total_cmp);
+        // Strictly above the (max_weights + 1)-th largest: ties never break the budget.
+        cut = cut.max(magnitudes[k]);
+        strict = true;
+    }
+    let step = if largest > 0.0 { largest / 127.0 } else { 1.0 };
+    let mut features = Vec::new();
+    let mut idf = Vec::new();
+    let mut row_start = vec![0u32];
+    let mut classes = Vec::new();
+    let mut weights = Vec::new();
+    for (row, &feature) in vocabulary.iter().enumerate() {
+        let before = classes.len();
+        for (k, &w) in dense[row * n..(row + 1) * n].iter().enumerate() {
+            let q = (w / step).round();
+            let kept = if strict {
+                w.abs() > cut
+            } else {
+                w.abs() >= cut
+            };
+            if kept && q != 0.0 {
+                classes.push(k as u16);
+                weights.push(q * step);
+            }
+        }
+        if classes.len() > before {
+            features.push(feature);
+            idf.push(vocabulary_idf[row]);
+            row_start.push(classes.len() as u32);
+        }
+    }
+    let index = FeatureIndex::build(&features);
     IntentClassifier {
         labels,
-        features: vocabulary,
+        features,
+        idf,
+        unknown_idf,
+        index,
+        row_start,
+        classes,
         weights,
         bias,
+        step,
+        temperature: 1.0,
         threshold: 0.0,
     }
 }
 
-/// Picks the out-of-scope threshold from held-out predictions: low enough to accept nearly all
-/// correctly classified in-scope utterances, but well above chance.
-fn pick_threshold(
-    labels: &[String],
-    data: &[(Vec<FeatureId>, usize)],
-    options: &TrainOptions,
-) -> f32 {
-    let chance = 1.0 / labels.len().max(1) as f32;
-    let floor = (1.5 * chance).min(0.5);
-    if labels.len() < 2 || data.len() < 2 * options.folds {
-        // Too little data to cross-validate: halfway between chance and 0.5.
-        let halfway = (chance + 0.5) / 2.0;
-        return halfway.max(floor).min(0.5);
-    }
-    let mut shuffled: Vec<usize> = (0..data.len()).collect();
-    Rng::new(options.seed ^ 0xF01D).shuffle(&mut shuffled);
-    let mut correct_confidences = Vec::new();
-    for fold in 0..options.folds {
-        let (held_out, train): (Vec<usize>, Vec<usize>) =
-            shuffled.iter().partition(|&&i| i % options.folds == fold);
-        let train_data: Vec<_> = train.iter().map(|&i| data[i].clone()).collect();
-        let model = fit(labels.to_vec(), &train_data, options);
-        for &i in &held_out {
-            let p = model.probabilities(&data[i].0);
-            let (best, confidence) =
-                p.iter().enumerate().fold(
-                    (0, 0.0f32),
-                    |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc },
-                );
-            if best == data[i].1 && confidence > 0.0 {
-                correct_confidences.push(confidence);
-            }
+/// Fits the temperature and the threshold on held-out scores.
+fn finish(
+    mut classifier: IntentClassifier,
+    held_out: &[(Option<Vec<f32>>, Option<usize>)],
+) -> IntentClassifier {
+    classifier.temperature = fit_temperature(held_out);
+    let confidences: Vec<(f32, bool, bool)> = held_out
+        .iter()
+        .map(|(scores, label)| {
+            let Some(scores) = scores else {
+                return (0.0, false, label.is_none());
+            };
+            let mut p: Vec<f32> = scores.iter().map(|s| s / classifier.temperature).collect();
+            numeric::softmax(&mut p);
+            let best = argmax(&p);
+            (p[best], Some(best) == *label, label.is_none())
+        })
+        .collect();
+    classifier.threshold = pick_threshold(classifier.labels.len(), &confidences);
+    classifier
+}
+
+fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (k, &v) in values.iter().enumerate() {
+        if v > values[best] {
+            best = k;
         }
     }
-    if correct_confidences.is_empty() {
-        return floor;
+    best
+}
+
+/// The temperature that minimizes the negative log-likelihood of the held-out in-scope labels,
+/// searched on a log grid (a 1-D convex problem; a grid is exact enough and deterministic).
+fn fit_temperature(held_out: &[(Option<Vec<f32>>, Option<usize>)]) -> f32 {
+    let usable: Vec<(&Vec<f32>, usize)> = held_out
+        .iter()
+        .filter_map(|(s, l)| Some((s.as_ref()?, (*l)?)))
+        .collect();
+    if usable.len() < 10 {
+        return 1.0;
     }
-    correct_confidences.sort_by(f32::total_cmp);
-    let tenth_percentile = correct_confidences[correct_confidences.len() / 10];
-    tenth_percentile.clamp(floor, 0.5)
+    let loss = |t: f32| -> f32 {
+        let mut total = 0.0;
+        for (scores, label) in &usable {
+            let mut p: Vec<f32> = scores.iter().map(|s| s / t).collect();
+            numeric::softmax(&mut p);
+            total -= numeric::ln(p[*label].max(1e-12));
+        }
+        total
+    };
+    // Golden-section search on log(t) over [0.05, 5]: the loss is unimodal in t.
+    let (mut low, mut high) = (numeric::ln(0.05), numeric::ln(5.0));
+    let ratio = 0.618_034f32;
+    let mut a = high - ratio * (high - low);
+    let mut b = low + ratio * (high - low);
+    let (mut loss_a, mut loss_b) = (loss(numeric::exp(a)), loss(numeric::exp(b)));
+    for _ in 0..20 {
+        if loss_a <= loss_b {
+            high = b;
+            b = a;
+            loss_b = loss_a;
+            a = high - ratio * (high - low);
+            loss_a = loss(numeric::exp(a));
+        } else {
+            low = a;
+            a = b;
+            loss_a = loss_b;
+            b = low + ratio * (high - low);
+            loss_b = loss(numeric::exp(b));
+        }
+    }
+    numeric::exp((low + high) / 2.0)
+}
+
+/// Picks the out-of-scope threshold from held-out `(confidence, correct, out_of_scope)` triples.
+/// With out-of-scope examples: the threshold that maximizes in-scope accuracy plus out-of-scope
+/// recall. Without: low enough to keep 95% of correct answers, but well above chance.
+fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> f32 {
+    let chance = 1.0 / labels.max(1) as f32;
+    let floor = (1.5 * chance).min(0.5);
+    let in_scope = held_out.iter().filter(|h| !h.2).count();
+    let out_of_scope = held_out.len() - in_scope;
+    if out_of_scope > 0 && in_scope > 0 {
+        let mut candidates: Vec<f32> = held_out.iter().map(|h| h.0).collect();
+        candidates.sort_by(f32::total_cmp);
+        candidates.dedup();
+        let mut best = (f32::NEG_INFINITY, floor);
+        for &t in &candidates {
+            let accepted_correct = held_out.iter().filter(|h| h.1 && h.0 >= t).count();
+            let rejected_oos = held_out.iter().filter(|h| h.2 && h.0 < t).count();
+            let objective = accepted_correct as f32 / in_scope as f32
+                + rejected_oos as f32 / out_of_scope as f32;
+            if objective > best.0 + 1e-6 {
+                best = (objective, t);
+            }
+        }
+        return best.1;
+    }
+    let mut correct: Vec<f32> = held_out.iter().filter(|h| h.1).map(|h| h.0).collect();
+    if correct.len() < 4 {
+        // Too little data: halfway between chance and 0.5.
+        return ((chance + 0.5) / 2.0).max(floor).min(0.5);
+    }
+    correct.sort_by(f32::total_cmp);
+    correct[correct.len() / 20].clamp(floor, 0.5)
+}
+
+/// Open-addressing hash table from feature id to row, built when a model is loaded.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct FeatureIndex {
+    /// Row + 1 per slot; 0 is an empty slot. The length is a power of two.
+    slots: Vec<u32>,
+}
+
+impl FeatureIndex {
+    fn build(features: &[FeatureId]) -> FeatureIndex {
+        let size = (features.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![0u32; size];
+        for (row, &feature) in features.iter().enumerate() {
+            let mut slot = Self::home(feature, size);
+            while slots[slot] != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            slots[slot] = row as u32 + 1;
+        }
+        FeatureIndex { slots }
+    }
+
+    fn home(feature: FeatureId, size: usize) -> usize {
+        (feature.wrapping_mul(0x9E37_79B1) >> 8) as usize & (size - 1)
+    }
+
+    fn get(&self, features: &[FeatureId], feature: FeatureId) -> Option<usize> {
+        let size = self.slots.len();
+        if size == 0 {
+            return None;
+        }
+        let mut slot = Self::home(feature, size);
+        loop {
+            let row = self.slots[slot].checked_sub(1)? as usize;
+            if features.get(row) == Some(&feature) {
+                return Some(row);
+            }
+            slot = (slot + 1) & (size - 1);
+        }
+    }
+}
+
+/// The classifier as stored: sorted ids as deltas, rows as lengths, classes as deltas within a
+/// row and weights as 8-bit multiples of `step`. Columnar, so that gzip finds the patterns.
+#[derive(Serialize, Deserialize)]
+struct StoredClassifier {
+    labels: Vec<String>,
+    feature_deltas: Vec<u32>,
+    idf: Vec<u8>,
+    unknown_idf: u8,
+    row_lengths: Vec<u16>,
+    class_deltas: Vec<u16>,
+    weights: Vec<i8>,
+    bias: Vec<f32>,
+    step: f32,
+    temperature: f32,
+    threshold: f32,
+}
+
+impl From<IntentClassifier> for StoredClassifier {
+    fn from(c: IntentClassifier) -> StoredClassifier {
+        let mut previous = 0;
+        let feature_deltas = c
+            .features
+            .iter()
+            .map(|&f| {
+                let d = f - previous;
+                previous = f;
+                d
+            })
+            .collect();
+        let mut row_lengths = Vec::with_capacity(c.features.len());
+        let mut class_deltas = Vec::with_capacity(c.classes.len());
+        for row in c.row_start.windows(2) {
+            row_lengths.push((row[1] - row[0]) as u16);
+            let mut previous = 0;
+            for &class in &c.classes[row[0] as usize..row[1] as usize] {
+                class_deltas.push(class - previous);
+                previous = class;
+            }
+        }
+        let weights = c
+            .weights
+            .iter()
+            .map(|w| (w / c.step).round().clamp(-127.0, 127.0) as i8)
+            .collect();
+        StoredClassifier {
+            labels: c.labels,
+            feature_deltas,
+            idf: c.idf.iter().map(|&v| quantize_idf(v)).collect(),
+            unknown_idf: quantize_idf(c.unknown_idf),
+            row_lengths,
+            class_deltas,
+            weights,
+            bias: c.bias,
+            step: c.step,
+            temperature: c.temperature,
+            threshold: c.threshold,
+        }
+    }
+}
+
+impl TryFrom<StoredClassifier> for IntentClassifier {
+    type Error = String;
+
+    /// Decodes and checks every invariant that `predict` relies on.
+    fn try_from(s: StoredClassifier) -> Result<IntentClassifier, String> {
+        let n = s.labels.len();
+        if n == 0 || n > usize::from(u16::MAX) {
+            return Err("the classifier has no intents or too many".to_owned());
+        }
+        if s.bias.len() != n {
+            return Err("the bias does not match the intents".to_owned());
+        }
+        let finite = |x: f32| x.is_finite();
+        let valid = s.bias.iter().all(|&b| finite(b))
+            && finite(s.step)
+            && finite(s.temperature)
+            && s.temperature > 0.0
+            && finite(s.threshold);
+        if !valid {
+            return Err("the model holds an invalid number".to_owned());
+        }
+        if s.row_lengths.len() != s.feature_deltas.len()
+            || s.idf.len() != s.feature_deltas.len()
+            || s.row_lengths.iter().map(|&l| usize::from(l)).sum::<usize>() != s.class_deltas.len()
+            || s.class_deltas.len() != s.weights.len()
+        {
+            return Err("the weight table does not match the features".to_owned());
+        }
+        let mut features = Vec::with_capacity(s.feature_deltas.len());
+        let mut previous: u32 = 0;
+        for (i, &d) in s.feature_deltas.iter().enumerate() {
+            if i > 0 && d == 0 {
+                return Err("the feature table is not sorted".to_owned());
+            }
+            previous = previous
+                .checked_add(d)
+                .filter(|&f| f < 1 << FEATURE_BITS)
+                .ok_or("a feature id is out of range")?;
+            features.push(previous);
+        }
+        let mut row_start = Vec::with_capacity(features.len() + 1);
+        row_start.push(0u32);
+        let mut classes = Vec::with_capacity(s.class_deltas.len());
+        let mut at = 0usize;
+        for &length in &s.row_lengths {
+            let mut class: u32 = 0;
+            for (j, &d) in s.class_deltas[at..at + usize::from(length)]
+                .iter()
+                .enumerate()
+            {
+                if j > 0 && d == 0 {
+                    return Err("a weight row is not sorted".to_owned());
+                }
+                class += u32::from(d);
+                if class as usize >= n {
+                    return Err("a weight names an intent that does not exist".to_owned());
+                }
+                classes.push(class as u16);
+            }
+            at += usize::from(length);
+            row_start.push(at as u32);
+        }
+        let weights = s.weights.iter().map(|&q| f32::from(q) * s.step).collect();
+        let index = FeatureIndex::build(&features);
+        Ok(IntentClassifier {
+            labels: s.labels,
+            features,
+            idf: s.idf.iter().map(|&q| dequantize_idf(q)).collect(),
+            unknown_idf: dequantize_idf(s.unknown_idf),
+            index,
+            row_start,
+            classes,
+            weights,
+            bias: s.bias,
+            step: s.step,
+            temperature: s.temperature,
+            threshold: s.threshold,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn toy() -> IntentClassifier {
+    fn toy_data() -> (Vec<String>, Vec<Example>) {
         let data = [
             (
                 "greet",
@@ -347,17 +824,28 @@ mod tests {
             ),
         ];
         let labels = data.iter().map(|(l, _)| (*l).to_owned()).collect();
-        let examples: Vec<Example> = data
+        let examples = data
             .iter()
             .enumerate()
             .flat_map(|(label, (_, texts))| {
                 texts.iter().map(move |t| Example {
                     text: (*t).to_owned(),
-                    label,
+                    label: Some(label),
                 })
             })
             .collect();
-        IntentClassifier::train(labels, &examples, &TrainOptions::default())
+        (labels, examples)
+    }
+
+    fn toy() -> IntentClassifier {
+        let (labels, examples) = toy_data();
+        IntentClassifier::train(
+            labels,
+            &examples,
+            None,
+            &TrainOptions::default(),
+            &mut |_| {},
+        )
     }
 
     #[test]
@@ -389,10 +877,76 @@ mod tests {
                 .all(|w| w[0].confidence >= w[1].confidence)
         );
         assert_eq!(p.confidence, p.ranking[0].confidence);
+        assert_eq!(p.best, Some(p.ranking[0].intent));
     }
 
     #[test]
-    fn training_is_deterministic() {
-        assert_eq!(toy(), toy());
+    fn training_is_deterministic_and_reports_progress() {
+        let (labels, examples) = toy_data();
+        let mut last = None;
+        let model = IntentClassifier::train(
+            labels,
+            &examples,
+            None,
+            &TrainOptions::default(),
+            &mut |p| last = Some(p),
+        );
+        let last = last.expect("progress was reported");
+        assert_eq!(last.done, last.total);
+        assert_eq!(model, toy());
+    }
+
+    #[test]
+    fn out_of_scope_examples_move_the_threshold() {
+        let (labels, mut examples) = toy_data();
+        let base = IntentClassifier::train(
+            labels.clone(),
+            &examples,
+            None,
+            &TrainOptions::default(),
+            &mut |_| {},
+        );
+        for text in [
+            "今天天气怎么样",
+            "tell me a joke",
+            "你是谁",
+            "what is the weather",
+            "讲个笑话",
+            "who are you",
+        ] {
+            examples.push(Example {
+                text: text.to_owned(),
+                label: None,
+            });
+        }
+        let with_oos = IntentClassifier::train(
+            labels,
+            &examples,
+            None,
+            &TrainOptions::default(),
+            &mut |_| {},
+        );
+        assert_ne!(base.threshold(), with_oos.threshold());
+        assert_eq!(with_oos.predict("我要退货").intent, Some("refund"));
+    }
+
+    #[test]
+    fn budget_limits_the_weights() {
+        let (labels, examples) = toy_data();
+        let options = TrainOptions {
+            max_weights: 40,
+            ..TrainOptions::default()
+        };
+        let small = IntentClassifier::train(labels, &examples, None, &options, &mut |_| {});
+        assert!(small.weight_count() <= 40, "{}", small.weight_count());
+        assert!(small.weight_count() < toy().weight_count());
+    }
+
+    #[test]
+    fn stored_form_round_trips() {
+        let model = toy();
+        let bytes = postcard::to_allocvec(&model).unwrap();
+        let back: IntentClassifier = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, model);
     }
 }

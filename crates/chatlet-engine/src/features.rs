@@ -3,8 +3,13 @@
 
 use crate::text::{Token, TokenKind};
 
-/// A hashed feature. Stable across platforms and versions of Rust (FNV-1a, 64 bit).
-pub type FeatureId = u64;
+/// A hashed feature, folded into [`FEATURE_BITS`] bits. Stable across platforms and versions of
+/// Rust (FNV-1a, 64 bit, then folded).
+pub type FeatureId = u32;
+
+/// Features live in a space of 2^22 buckets: large enough that collisions are rare in bots of
+/// tens of thousands of examples, small enough that sorted ids delta-encode into about a byte.
+pub const FEATURE_BITS: u32 = 22;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -23,48 +28,112 @@ fn hash(namespace: u8, parts: &[&str]) -> FeatureId {
         }
         eat(0x1F);
     }
-    h
+    fold(h)
 }
 
-/// The features of one utterance, sorted and deduplicated (features are binary).
-pub fn extract(tokens: &[Token]) -> Vec<FeatureId> {
-    let mut features = Vec::with_capacity(tokens.len() * 6);
+fn fold(h: u64) -> FeatureId {
+    ((h ^ (h >> 32)) as u32) & ((1 << FEATURE_BITS) - 1)
+}
+
+/// A feature and its value in one utterance.
+pub type Weighted = (FeatureId, f32);
+
+/// The features of one utterance in two groups, each sorted and deduplicated: whole tokens
+/// (and token pairs), and character n-grams. The classifier weighs and scales each group to
+/// unit length, so that the many n-grams of a long word do not drown out the words themselves.
+pub fn extract(tokens: &[Token]) -> [Vec<FeatureId>; 2] {
+    let (mut words, mut pieces) = ids(tokens);
+    for group in [&mut words, &mut pieces] {
+        group.sort_unstable();
+        group.dedup();
+    }
+    [words, pieces]
+}
+
+/// Gives each feature `weight(id)` and scales each group to unit length; sorted by id.
+pub fn weigh(groups: &[Vec<FeatureId>; 2], weight: impl Fn(FeatureId) -> f32) -> Vec<Weighted> {
+    let mut out: Vec<Weighted> = Vec::with_capacity(groups[0].len() + groups[1].len());
+    for group in groups {
+        let start = out.len();
+        out.extend(group.iter().map(|&id| (id, weight(id))));
+        let norm = out[start..].iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (_, v) in &mut out[start..] {
+                *v /= norm;
+            }
+        }
+    }
+    out.sort_unstable_by_key(|&(id, _)| id);
+    // The rare id in both groups (a hash collision) gets both values.
+    out.dedup_by(|later, kept| {
+        let same = later.0 == kept.0;
+        if same {
+            kept.1 += later.1;
+        }
+        same
+    });
+    out
+}
+
+/// The raw ids of the two groups: (whole tokens and token pairs, character n-grams).
+fn ids(tokens: &[Token]) -> (Vec<FeatureId>, Vec<FeatureId>) {
+    let mut features = Vec::with_capacity(tokens.len() * 3 + 2);
+    let mut pieces = Vec::with_capacity(tokens.len() * 12);
+    if let (Some(first), Some(last)) = (tokens.first(), tokens.last()) {
+        // Where a sentence starts and ends carries meaning ("what is…", "…please").
+        features.push(hash(b's', &[&first.text]));
+        features.push(hash(b'e', &[&last.text]));
+    }
+    let mut buffer = String::new();
     for (i, token) in tokens.iter().enumerate() {
         features.push(hash(b'u', &[&token.text]));
+        if token.kind == TokenKind::Number {
+            features.push(hash(b'n', &[&token.text.len().min(12).to_string()]));
+        }
         if let Some(next) = tokens.get(i + 1) {
             features.push(hash(b'b', &[&token.text, &next.text]));
-            if let Some(third) = tokens.get(i + 2) {
-                // Trigrams matter most for CJK, where a token is a single character.
-                if token.kind == TokenKind::Cjk || next.kind == TokenKind::Cjk {
-                    features.push(hash(b't', &[&token.text, &next.text, &third.text]));
+            if let Some(after) = tokens.get(i + 2) {
+                // A pair with one word skipped ("book a flight" ~ "book flight").
+                features.push(hash(b'k', &[&token.text, &after.text]));
+            }
+            // Longer character n-grams stand in for the words of Chinese, which has no spaces.
+            let mut run = 2;
+            while run < 4 {
+                match tokens.get(i + run) {
+                    Some(t) if t.kind == TokenKind::Cjk && token.kind == TokenKind::Cjk => {
+                        buffer.clear();
+                        for t in &tokens[i..=i + run] {
+                            buffer.push_str(&t.text);
+                        }
+                        pieces.push(hash(b't', &[&buffer]));
+                    }
+                    _ => break,
                 }
+                run += 1;
             }
         }
         if token.kind == TokenKind::Word {
-            char_ngrams(&token.text, &mut features);
+            char_ngrams(&token.text, &mut buffer, &mut pieces);
         }
     }
-    features.sort_unstable();
-    features.dedup();
-    features
+    (features, pieces)
 }
 
-/// Character 3- and 4-grams of a word with boundary marks, for typos and word forms
+/// Character 2- to 5-grams of a word with boundary marks, for typos and word forms
 /// (`shipping` and `shipped` share `<sh`, `shi`, `hip`, ...).
-fn char_ngrams(word: &str, out: &mut Vec<FeatureId>) {
+fn char_ngrams(word: &str, buffer: &mut String, out: &mut Vec<FeatureId>) {
     let chars: Vec<char> = std::iter::once('<')
         .chain(word.chars())
         .chain(std::iter::once('>'))
         .collect();
-    if chars.len() <= 4 {
-        return; // Words of up to two letters are covered by their unigram.
-    }
-    let mut buffer = String::new();
-    for n in 3..=4 {
+    for n in 2..=4 {
+        if n >= chars.len() {
+            break; // The whole word is its unigram already.
+        }
         for window in chars.windows(n) {
             buffer.clear();
             buffer.extend(window);
-            out.push(hash(b'c', &[&buffer]));
+            out.push(hash(b'c', &[buffer]));
         }
     }
 }
@@ -76,24 +145,45 @@ mod tests {
 
     #[test]
     fn features_are_deterministic_sorted_and_unique() {
-        let a = extract(&tokenize("退货退货 shipping"));
-        assert_eq!(a, extract(&tokenize("退货退货 shipping")));
-        assert!(a.windows(2).all(|w| w[0] < w[1]));
+        let a = weigh(&extract(&tokenize("退货退货 shipping")), |_| 1.0);
+        assert_eq!(a, weigh(&extract(&tokenize("退货退货 shipping")), |_| 1.0));
+        assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(
+            a.iter()
+                .all(|&(f, v)| f < 1 << FEATURE_BITS && v > 0.0 && v <= 1.0)
+        );
     }
 
     #[test]
     fn related_words_share_features() {
-        let shipping = extract(&tokenize("shipping"));
-        let shipped = extract(&tokenize("shipped"));
-        let unrelated = extract(&tokenize("refund"));
-        let shared = |a: &[u64], b: &[u64]| a.iter().filter(|f| b.binary_search(f).is_ok()).count();
-        assert!(shared(&shipping, &shipped) >= 3);
+        let all = |text: &str| weigh(&extract(&tokenize(text)), |_| 1.0);
+        let shipping = all("shipping");
+        let shipped = all("shipped");
+        let unrelated = all("refund");
+        let shared = |a: &[Weighted], b: &[Weighted]| {
+            a.iter()
+                .filter(|f| b.binary_search_by_key(&f.0, |g| g.0).is_ok())
+                .count()
+        };
+        assert!(shared(&shipping, &shipped) >= 5);
         assert_eq!(shared(&shipping, &unrelated), 0);
+    }
+
+    #[test]
+    fn chinese_gets_character_ngrams_without_a_dictionary() {
+        let both = weigh(&extract(&tokenize("我要退货")), |_| 1.0);
+        let other = weigh(&extract(&tokenize("申请退货吧")), |_| 1.0);
+        let shared = both
+            .iter()
+            .filter(|f| other.binary_search_by_key(&f.0, |g| g.0).is_ok())
+            .count();
+        // 退, 货 and 退货 are shared.
+        assert!(shared >= 3, "{shared}");
     }
 
     #[test]
     fn hash_values_are_pinned() {
         // A changed hash would silently break every trained model; the model format version must change with it.
-        assert_eq!(hash(b'u', &["退"]), 0xfda0_75fe_3cef_1f44);
+        assert_eq!(hash(b'u', &["退"]), 0x000f_6aba);
     }
 }

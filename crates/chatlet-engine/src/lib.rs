@@ -11,13 +11,17 @@
 
 pub mod bot;
 pub mod classifier;
+pub mod corpus;
 mod error;
+pub mod evaluation;
 pub mod features;
 mod model;
+mod numeric;
 pub mod text;
 mod yaml;
 
 pub use bot::Bot;
-pub use classifier::{IntentClassifier, Prediction, TrainOptions};
+pub use classifier::{IntentClassifier, Prediction, Progress, TrainOptions};
+pub use corpus::{Mention, Utterance};
 pub use error::{Diagnostics, Error, ErrorKind, Location};
-pub use model::{FORMAT_VERSION, MAGIC, Model, Reply};
+pub use model::{FORMAT_VERSION, MAGIC, Model, Reply, Understanding};

@@ -2,7 +2,8 @@
 //! format (magic, format version, postcard body) that is checked on load.
 
 use crate::bot::Bot;
-use crate::classifier::{Example, IntentClassifier, TrainOptions};
+use crate::classifier::{Example, IntentClassifier, Progress, TrainOptions};
+use crate::corpus::{Mention, Utterance};
 use crate::error::{Error, ErrorKind};
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: &[u8; 8] = b"CHATLET\0";
 
 /// Bumped on every incompatible change to the model layout or to feature hashing.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// A trained bot: classifier plus everything needed to answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,34 +38,111 @@ pub struct Reply {
     pub ranking: Vec<(String, f32)>,
 }
 
+/// What the model understood of one utterance, before any reply is chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Understanding {
+    /// The recognized intent, `None` when out of scope.
+    pub intent: Option<String>,
+    /// The best intent even when rejected.
+    pub best: Option<String>,
+    /// The calibrated probability of the best intent.
+    pub confidence: f32,
+    /// The most likely intents with their probabilities, best first.
+    pub ranking: Vec<(String, f32)>,
+    /// Entities found, in text order.
+    pub entities: Vec<Mention>,
+}
+
 impl Model {
     /// Trains a model from a checked bot.
-    pub fn train(bot: &Bot, options: &TrainOptions) -> Result<Model, Error> {
-        let labels: Vec<String> = bot.intents.iter().map(|i| i.name.clone()).collect();
-        let examples: Vec<Example> = bot
+    pub fn train(
+        bot: &Bot,
+        options: &TrainOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Model, Error> {
+        let utterances: Vec<Utterance> = bot
             .intents
             .iter()
-            .enumerate()
-            .flat_map(|(label, intent)| {
-                intent.examples.iter().map(move |text| Example {
+            .flat_map(|intent| {
+                intent.examples.iter().map(|text| Utterance {
                     text: text.clone(),
-                    label,
+                    intent: Some(intent.name.clone()),
+                    entities: Vec::new(),
                 })
             })
             .collect();
-        if examples.is_empty() {
+        let mut model = Model::from_corpus(
+            &bot.name,
+            &bot.languages,
+            &utterances,
+            None,
+            options,
+            progress,
+        )?;
+        model.welcome = bot.welcome.clone();
+        model.fallback = bot.fallback.clone();
+        // `from_corpus` orders labels by first appearance, which is the bot's intent order.
+        model.responses = bot.intents.iter().map(|i| i.responses.clone()).collect();
+        Ok(model)
+    }
+
+    /// Trains a model from labelled utterances (a data set); `validation`, when given, is used to
+    /// calibrate confidence and pick the out-of-scope threshold. Utterances without an intent
+    /// are out-of-scope examples: they only inform the threshold.
+    pub fn from_corpus(
+        name: &str,
+        languages: &[String],
+        train: &[Utterance],
+        validation: Option<&[Utterance]>,
+        options: &TrainOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Model, Error> {
+        let mut labels: Vec<String> = Vec::new();
+        for intent in train.iter().filter_map(|u| u.intent.as_ref()) {
+            if !labels.contains(intent) {
+                labels.push(intent.clone());
+            }
+        }
+        if labels.is_empty() {
             return Err(Error::new(
                 ErrorKind::NoTrainingData,
-                "the bot has no intent with examples; nothing to train",
+                "no utterance has an intent; nothing to train",
             ));
         }
+        let label_index: std::collections::HashMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
+        let to_example = |u: &Utterance| Example {
+            text: u.text.clone(),
+            label: u
+                .intent
+                .as_deref()
+                .and_then(|i| label_index.get(i).copied()),
+        };
+        let examples: Vec<Example> = train.iter().map(to_example).collect();
+        // Validation utterances of intents unknown to training cannot be scored; leave them out.
+        let valid: Option<Vec<Example>> = validation.map(|v| {
+            v.iter()
+                .filter(|u| {
+                    u.intent
+                        .as_deref()
+                        .is_none_or(|i| label_index.contains_key(i))
+                })
+                .map(to_example)
+                .collect()
+        });
+        let responses = vec![Vec::new(); labels.len()];
+        let classifier =
+            IntentClassifier::train(labels, &examples, valid.as_deref(), options, progress);
         Ok(Model {
-            name: bot.name.clone(),
-            languages: bot.languages.clone(),
-            welcome: bot.welcome.clone(),
-            fallback: bot.fallback.clone(),
-            classifier: IntentClassifier::train(labels, &examples, options),
-            responses: bot.intents.iter().map(|i| i.responses.clone()).collect(),
+            name: name.to_owned(),
+            languages: languages.to_vec(),
+            welcome: None,
+            fallback: None,
+            classifier,
+            responses,
         })
     }
 
@@ -86,6 +164,22 @@ impl Model {
     /// The intent classifier.
     pub fn classifier(&self) -> &IntentClassifier {
         &self.classifier
+    }
+
+    /// Classifies one utterance and extracts its entities. Never panics.
+    pub fn understand(&self, utterance: &str) -> Understanding {
+        let prediction = self.classifier.predict(utterance);
+        Understanding {
+            intent: prediction.intent.map(str::to_owned),
+            best: prediction.best.map(str::to_owned),
+            confidence: prediction.confidence,
+            ranking: prediction
+                .ranking
+                .iter()
+                .map(|s| (s.intent.to_owned(), s.confidence))
+                .collect(),
+            entities: Vec::new(),
+        }
     }
 
     /// Answers one utterance. `variant` picks among response variants (the caller passes a turn
@@ -158,10 +252,6 @@ impl Model {
             ));
         }
         let model: Model = postcard::from_bytes(body).map_err(|e| corrupt(&e.to_string()))?;
-        model
-            .classifier
-            .check_shape()
-            .map_err(|what| corrupt(&what))?;
         if model.responses.len() != model.classifier.labels().len() {
             return Err(corrupt("responses do not match the intents"));
         }
@@ -187,7 +277,7 @@ mod tests {
              bye: {examples: [再见, 拜拜, bye, goodbye], responses: 再见}\n",
         )
         .unwrap();
-        Model::train(&bot, &TrainOptions::default()).unwrap()
+        Model::train(&bot, &TrainOptions::default(), &mut |_| {}).unwrap()
     }
 
     #[test]
