@@ -3,8 +3,9 @@
 //! ship to a browser. Confidence is calibrated by a temperature, and the out-of-scope threshold
 //! is picked on held-out data (a validation split, or cross-validation when there is none).
 
-use crate::features::{self, FEATURE_BITS, FeatureId};
+use crate::features::{self, FeatureId};
 use crate::numeric::{self, Rng};
+use crate::sparse_table::SparseTable;
 use crate::text;
 use serde::{Deserialize, Serialize};
 
@@ -60,20 +61,13 @@ pub struct Progress {
 #[serde(try_from = "StoredClassifier", into = "StoredClassifier")]
 pub struct IntentClassifier {
     labels: Vec<String>,
-    /// Sorted feature ids; row `i` of the table belongs to `features[i]`.
-    features: Vec<FeatureId>,
-    /// Inverse document frequency per row.
+    /// One row of class weights per known feature.
+    table: SparseTable,
+    /// Inverse document frequency per table row.
     idf: Vec<f32>,
     /// The weight an unknown feature gets when scaling an utterance.
     unknown_idf: f32,
-    index: FeatureIndex,
-    /// `row_start[i]..row_start[i + 1]` are row `i`'s entries in `classes` and `weights`.
-    row_start: Vec<u32>,
-    classes: Vec<u16>,
-    weights: Vec<f32>,
     bias: Vec<f32>,
-    /// Quantization step of the stored weights.
-    step: f32,
     /// Scores are divided by this before the softmax (calibration).
     temperature: f32,
     /// Below this top probability the utterance is out of scope.
@@ -171,12 +165,12 @@ impl IntentClassifier {
 
     /// Number of distinct features the model knows.
     pub fn feature_count(&self) -> usize {
-        self.features.len()
+        self.table.len()
     }
 
     /// Number of non-zero weights.
     pub fn weight_count(&self) -> usize {
-        self.weights.len()
+        self.table.weight_count()
     }
 
     /// Classifies one utterance. Never panics; empty or unknown text is out of scope.
@@ -218,18 +212,14 @@ impl IntentClassifier {
         let mut known = false;
         // Unknown features count in the norm too (as the rarest): unfamiliar text scores flatter.
         let weighted = features::weigh(groups, |f| {
-            self.index
-                .get(&self.features, f)
+            self.table
+                .row(f)
                 .map_or(self.unknown_idf, |row| self.idf[row])
         });
         for (feature, scale) in weighted {
-            let Some(row) = self.index.get(&self.features, feature) else {
-                continue;
-            };
-            known = true;
-            let span = self.row_start[row] as usize..self.row_start[row + 1] as usize;
-            for (&class, &w) in self.classes[span.clone()].iter().zip(&self.weights[span]) {
-                scores[usize::from(class)] += w * scale;
+            if let Some(row) = self.table.row(feature) {
+                known = true;
+                self.table.add_row(row, scale, &mut scores);
             }
         }
         known.then_some(scores)
@@ -445,56 +435,19 @@ fn compress(
     bias: Vec<f32>,
     options: &TrainOptions,
 ) -> IntentClassifier {
-    let n = labels.len();
-    let largest = dense.iter().fold(0.0f32, |m, w| m.max(w.abs()));
-    let mut cut = largest * options.prune_below;
-    let mut strict = false;
-    if dense.iter().filter(|w| w.abs() >= cut).count() > options.max_weights {
-        let mut magnitudes: Vec<f32> = dense.iter().map(|w| w.abs()).collect();
-        let k = magnitudes.len() - options.max_weights - 1;
-        magnitudes.select_nth_unstable_by(k, f32::total_cmp);
-        // Strictly above the (max_weights + 1)-th largest: ties never break the budget.
-        cut = cut.max(magnitudes[k]);
-        strict = true;
-    }
-    let step = if largest > 0.0 { largest / 127.0 } else { 1.0 };
-    let mut features = Vec::new();
-    let mut idf = Vec::new();
-    let mut row_start = vec![0u32];
-    let mut classes = Vec::new();
-    let mut weights = Vec::new();
-    for (row, &feature) in vocabulary.iter().enumerate() {
-        let before = classes.len();
-        for (k, &w) in dense[row * n..(row + 1) * n].iter().enumerate() {
-            let q = (w / step).round();
-            let kept = if strict {
-                w.abs() > cut
-            } else {
-                w.abs() >= cut
-            };
-            if kept && q != 0.0 {
-                classes.push(k as u16);
-                weights.push(q * step);
-            }
-        }
-        if classes.len() > before {
-            features.push(feature);
-            idf.push(vocabulary_idf[row]);
-            row_start.push(classes.len() as u32);
-        }
-    }
-    let index = FeatureIndex::build(&features);
+    let (table, origin) = SparseTable::compress(
+        labels.len(),
+        &vocabulary,
+        dense,
+        options.max_weights,
+        options.prune_below,
+    );
     IntentClassifier {
         labels,
-        features,
-        idf,
+        table,
+        idf: origin.iter().map(|&row| vocabulary_idf[row]).collect(),
         unknown_idf,
-        index,
-        row_start,
-        classes,
-        weights,
         bias,
-        step,
         temperature: 1.0,
         threshold: 0.0,
     }
@@ -608,101 +561,26 @@ fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> f32 {
     correct[correct.len() / 20].clamp(floor, 0.5)
 }
 
-/// Open-addressing hash table from feature id to row, built when a model is loaded.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct FeatureIndex {
-    /// Row + 1 per slot; 0 is an empty slot. The length is a power of two.
-    slots: Vec<u32>,
-}
-
-impl FeatureIndex {
-    fn build(features: &[FeatureId]) -> FeatureIndex {
-        let size = (features.len() * 2).next_power_of_two().max(2);
-        let mut slots = vec![0u32; size];
-        for (row, &feature) in features.iter().enumerate() {
-            let mut slot = Self::home(feature, size);
-            while slots[slot] != 0 {
-                slot = (slot + 1) & (size - 1);
-            }
-            slots[slot] = row as u32 + 1;
-        }
-        FeatureIndex { slots }
-    }
-
-    fn home(feature: FeatureId, size: usize) -> usize {
-        (feature.wrapping_mul(0x9E37_79B1) >> 8) as usize & (size - 1)
-    }
-
-    fn get(&self, features: &[FeatureId], feature: FeatureId) -> Option<usize> {
-        let size = self.slots.len();
-        if size == 0 {
-            return None;
-        }
-        let mut slot = Self::home(feature, size);
-        loop {
-            let row = self.slots[slot].checked_sub(1)? as usize;
-            if features.get(row) == Some(&feature) {
-                return Some(row);
-            }
-            slot = (slot + 1) & (size - 1);
-        }
-    }
-}
-
-/// The classifier as stored: sorted ids as deltas, rows as lengths, classes as deltas within a
-/// row and weights as 8-bit multiples of `step`. Columnar, so that gzip finds the patterns.
+/// The classifier as stored; the idf values are quantized to a byte.
 #[derive(Serialize, Deserialize)]
 struct StoredClassifier {
     labels: Vec<String>,
-    feature_deltas: Vec<u32>,
+    table: SparseTable,
     idf: Vec<u8>,
     unknown_idf: u8,
-    row_lengths: Vec<u16>,
-    class_deltas: Vec<u16>,
-    weights: Vec<i8>,
     bias: Vec<f32>,
-    step: f32,
     temperature: f32,
     threshold: f32,
 }
 
 impl From<IntentClassifier> for StoredClassifier {
     fn from(c: IntentClassifier) -> StoredClassifier {
-        let mut previous = 0;
-        let feature_deltas = c
-            .features
-            .iter()
-            .map(|&f| {
-                let d = f - previous;
-                previous = f;
-                d
-            })
-            .collect();
-        let mut row_lengths = Vec::with_capacity(c.features.len());
-        let mut class_deltas = Vec::with_capacity(c.classes.len());
-        for row in c.row_start.windows(2) {
-            row_lengths.push((row[1] - row[0]) as u16);
-            let mut previous = 0;
-            for &class in &c.classes[row[0] as usize..row[1] as usize] {
-                class_deltas.push(class - previous);
-                previous = class;
-            }
-        }
-        let weights = c
-            .weights
-            .iter()
-            .map(|w| (w / c.step).round().clamp(-127.0, 127.0) as i8)
-            .collect();
         StoredClassifier {
             labels: c.labels,
-            feature_deltas,
+            table: c.table,
             idf: c.idf.iter().map(|&v| quantize_idf(v)).collect(),
             unknown_idf: quantize_idf(c.unknown_idf),
-            row_lengths,
-            class_deltas,
-            weights,
             bias: c.bias,
-            step: c.step,
             temperature: c.temperature,
             threshold: c.threshold,
         }
@@ -712,78 +590,28 @@ impl From<IntentClassifier> for StoredClassifier {
 impl TryFrom<StoredClassifier> for IntentClassifier {
     type Error = String;
 
-    /// Decodes and checks every invariant that `predict` relies on.
+    /// Checks every invariant that `predict` relies on.
     fn try_from(s: StoredClassifier) -> Result<IntentClassifier, String> {
         let n = s.labels.len();
-        if n == 0 || n > usize::from(u16::MAX) {
-            return Err("the classifier has no intents or too many".to_owned());
+        if n == 0 || s.table.columns() != n || s.bias.len() != n {
+            return Err("the classifier's tables do not match its intents".to_owned());
         }
-        if s.bias.len() != n {
-            return Err("the bias does not match the intents".to_owned());
+        if s.idf.len() != s.table.len() {
+            return Err("the idf table does not match the features".to_owned());
         }
-        let finite = |x: f32| x.is_finite();
-        let valid = s.bias.iter().all(|&b| finite(b))
-            && finite(s.step)
-            && finite(s.temperature)
+        let valid = s.bias.iter().all(|b| b.is_finite())
+            && s.temperature.is_finite()
             && s.temperature > 0.0
-            && finite(s.threshold);
+            && s.threshold.is_finite();
         if !valid {
             return Err("the model holds an invalid number".to_owned());
         }
-        if s.row_lengths.len() != s.feature_deltas.len()
-            || s.idf.len() != s.feature_deltas.len()
-            || s.row_lengths.iter().map(|&l| usize::from(l)).sum::<usize>() != s.class_deltas.len()
-            || s.class_deltas.len() != s.weights.len()
-        {
-            return Err("the weight table does not match the features".to_owned());
-        }
-        let mut features = Vec::with_capacity(s.feature_deltas.len());
-        let mut previous: u32 = 0;
-        for (i, &d) in s.feature_deltas.iter().enumerate() {
-            if i > 0 && d == 0 {
-                return Err("the feature table is not sorted".to_owned());
-            }
-            previous = previous
-                .checked_add(d)
-                .filter(|&f| f < 1 << FEATURE_BITS)
-                .ok_or("a feature id is out of range")?;
-            features.push(previous);
-        }
-        let mut row_start = Vec::with_capacity(features.len() + 1);
-        row_start.push(0u32);
-        let mut classes = Vec::with_capacity(s.class_deltas.len());
-        let mut at = 0usize;
-        for &length in &s.row_lengths {
-            let mut class: u32 = 0;
-            for (j, &d) in s.class_deltas[at..at + usize::from(length)]
-                .iter()
-                .enumerate()
-            {
-                if j > 0 && d == 0 {
-                    return Err("a weight row is not sorted".to_owned());
-                }
-                class += u32::from(d);
-                if class as usize >= n {
-                    return Err("a weight names an intent that does not exist".to_owned());
-                }
-                classes.push(class as u16);
-            }
-            at += usize::from(length);
-            row_start.push(at as u32);
-        }
-        let weights = s.weights.iter().map(|&q| f32::from(q) * s.step).collect();
-        let index = FeatureIndex::build(&features);
         Ok(IntentClassifier {
             labels: s.labels,
-            features,
+            table: s.table,
             idf: s.idf.iter().map(|&q| dequantize_idf(q)).collect(),
             unknown_idf: dequantize_idf(s.unknown_idf),
-            index,
-            row_start,
-            classes,
-            weights,
             bias: s.bias,
-            step: s.step,
             temperature: s.temperature,
             threshold: s.threshold,
         })

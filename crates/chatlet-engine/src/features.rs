@@ -15,7 +15,7 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// Hashes a namespace byte and a sequence of strings separated by a unit separator.
-fn hash(namespace: u8, parts: &[&str]) -> FeatureId {
+pub(crate) fn hash(namespace: u8, parts: &[&str]) -> FeatureId {
     let mut h = FNV_OFFSET;
     let mut eat = |b: u8| {
         h ^= u64::from(b);

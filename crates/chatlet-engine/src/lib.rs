@@ -17,6 +17,8 @@ pub mod evaluation;
 pub mod features;
 mod model;
 mod numeric;
+pub mod slot_tagger;
+mod sparse_table;
 pub mod text;
 mod yaml;
 

@@ -5,6 +5,7 @@ use crate::bot::Bot;
 use crate::classifier::{Example, IntentClassifier, Progress, TrainOptions};
 use crate::corpus::{Mention, Utterance};
 use crate::error::{Error, ErrorKind};
+use crate::slot_tagger::{Annotated, SlotTagger, TaggerOptions};
 use serde::{Deserialize, Serialize};
 
 /// The first bytes of every model file.
@@ -21,6 +22,8 @@ pub struct Model {
     welcome: Option<String>,
     fallback: Option<String>,
     classifier: IntentClassifier,
+    /// Learned entity spans, when the training data had annotations.
+    slot_tagger: Option<SlotTagger>,
     /// Response variants, indexed like the classifier's labels.
     responses: Vec<Vec<String>>,
 }
@@ -134,14 +137,45 @@ impl Model {
                 .collect()
         });
         let responses = vec![Vec::new(); labels.len()];
+        let annotated: Vec<Annotated<'_>> = train
+            .iter()
+            .map(|u| Annotated {
+                text: &u.text,
+                intent: u.intent.as_deref(),
+                entities: &u.entities,
+            })
+            .collect();
+        let has_entities = train.iter().any(|u| !u.entities.is_empty());
+        // Progress in thousandths: the classifier takes the first half when a tagger follows.
+        let classifier_share = if has_entities { 500 } else { 1000 };
         let classifier =
-            IntentClassifier::train(labels, &examples, valid.as_deref(), options, progress);
+            IntentClassifier::train(labels, &examples, valid.as_deref(), options, &mut |p| {
+                progress(Progress {
+                    done: p.done * classifier_share / p.total.max(1),
+                    total: 1000,
+                })
+            });
+        let tagger_options = TaggerOptions {
+            seed: options.seed,
+            ..TaggerOptions::default()
+        };
+        let slot_tagger = if has_entities {
+            SlotTagger::train(&annotated, &tagger_options, &mut |done, total| {
+                progress(Progress {
+                    done: 500 + done * 500 / total.max(1),
+                    total: 1000,
+                })
+            })
+        } else {
+            None
+        };
         Ok(Model {
             name: name.to_owned(),
             languages: languages.to_vec(),
             welcome: None,
             fallback: None,
             classifier,
+            slot_tagger,
             responses,
         })
     }
@@ -178,7 +212,11 @@ impl Model {
                 .iter()
                 .map(|s| (s.intent.to_owned(), s.confidence))
                 .collect(),
-            entities: Vec::new(),
+            entities: self
+                .slot_tagger
+                .as_ref()
+                .map(|t| t.tag(utterance, prediction.best))
+                .unwrap_or_default(),
         }
     }
 
@@ -252,6 +290,9 @@ impl Model {
             ));
         }
         let model: Model = postcard::from_bytes(body).map_err(|e| corrupt(&e.to_string()))?;
+        if let Some(tagger) = &model.slot_tagger {
+            tagger.check().map_err(|what| corrupt(&what))?;
+        }
         if model.responses.len() != model.classifier.labels().len() {
             return Err(corrupt("responses do not match the intents"));
         }

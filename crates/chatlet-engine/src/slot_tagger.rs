@@ -1,0 +1,507 @@
+//! The slot tagger: finds entity spans learned from annotated examples (`[北京](city)`). A
+//! linear-chain model over BIO tags, trained by the averaged structured perceptron, decoded by
+//! Viterbi with the BIO constraint (an `I-x` only continues an `x`).
+
+use crate::corpus::Mention;
+use crate::features::{FeatureId, hash};
+use crate::numeric::Rng;
+use crate::sparse_table::SparseTable;
+use crate::text::{self, Token, TokenKind};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Training settings of the tagger.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaggerOptions {
+    /// Passes over the data (at least; small data sets get more).
+    pub epochs: usize,
+    /// Shuffling seed.
+    pub seed: u64,
+    /// At most this many non-zero emission weights are kept.
+    pub max_weights: usize,
+}
+
+impl Default for TaggerOptions {
+    fn default() -> TaggerOptions {
+        TaggerOptions {
+            epochs: 8,
+            seed: 0x5107,
+            max_weights: 400_000,
+        }
+    }
+}
+
+/// One training sentence: text, its intent (a feature of every token) and gold spans.
+#[derive(Debug, Clone, Copy)]
+pub struct Annotated<'a> {
+    /// The utterance.
+    pub text: &'a str,
+    /// Its intent, if any.
+    pub intent: Option<&'a str>,
+    /// Its entity spans.
+    pub entities: &'a [Mention],
+}
+
+/// A trained tagger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotTagger {
+    /// Entity types; tag `1 + 2k` is `B-types[k]`, `2 + 2k` is `I-types[k]`, 0 is `O`.
+    types: Vec<String>,
+    emissions: SparseTable,
+    /// `(tags + 1) × tags`: row `tags` holds the start scores.
+    transitions: Vec<f32>,
+}
+
+impl SlotTagger {
+    /// Trains on the sentences; `None` when no sentence has an entity.
+    pub fn train(
+        sentences: &[Annotated<'_>],
+        options: &TaggerOptions,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Option<SlotTagger> {
+        let mut types: Vec<String> = sentences
+            .iter()
+            .flat_map(|s| s.entities.iter().map(|m| m.entity.clone()))
+            .collect();
+        types.sort();
+        types.dedup();
+        if types.is_empty() || types.len() * 2 + 1 > usize::from(u16::MAX) {
+            return None;
+        }
+        let tags = types.len() * 2 + 1;
+        let type_index: HashMap<&str, usize> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.as_str(), i))
+            .collect();
+        let mut vocabulary: HashMap<FeatureId, usize> = HashMap::new();
+        let mut encoded: Vec<(Vec<Vec<usize>>, Vec<usize>)> = Vec::with_capacity(sentences.len());
+        for s in sentences {
+            let tokens = text::tokenize(s.text);
+            let gold = gold_tags(&tokens, s.entities, &type_index);
+            let rows = token_features(s.text, &tokens, s.intent)
+                .into_iter()
+                .map(|fs| {
+                    fs.into_iter()
+                        .map(|f| {
+                            let next = vocabulary.len();
+                            *vocabulary.entry(f).or_insert(next)
+                        })
+                        .collect()
+                })
+                .collect();
+            encoded.push((rows, gold));
+        }
+        let mut model = Perceptron::new(vocabulary.len(), tags);
+        let mut order: Vec<usize> = (0..encoded.len()).collect();
+        let mut rng = Rng::new(options.seed);
+        // Small data sets need more passes to converge; large ones are cheap to stop early.
+        let epochs = options.epochs.max((20_000 / encoded.len().max(1)).min(30));
+        for epoch in 0..epochs {
+            rng.shuffle(&mut order);
+            for &i in &order {
+                let (rows, gold) = &encoded[i];
+                if rows.is_empty() {
+                    continue;
+                }
+                let emissions: Vec<Vec<f32>> = rows.iter().map(|r| model.emission(r)).collect();
+                let guess = viterbi(&emissions, &model.transitions, tags);
+                if guess != *gold {
+                    model.update(rows, gold, &guess);
+                }
+                model.tick();
+            }
+            progress(epoch + 1, epochs);
+        }
+        let (dense, transitions) = model.averaged();
+        let mut by_id: Vec<(FeatureId, usize)> = vocabulary.into_iter().collect();
+        by_id.sort_unstable();
+        let ids: Vec<FeatureId> = by_id.iter().map(|&(id, _)| id).collect();
+        let mut sorted = Vec::with_capacity(dense.len());
+        for &(_, row) in &by_id {
+            sorted.extend_from_slice(&dense[row * tags..(row + 1) * tags]);
+        }
+        let (emissions, _) = SparseTable::compress(tags, &ids, &sorted, options.max_weights, 0.0);
+        Some(SlotTagger {
+            types,
+            emissions,
+            transitions,
+        })
+    }
+
+    /// Entity types the tagger knows.
+    pub fn types(&self) -> &[String] {
+        &self.types
+    }
+
+    /// Finds entity spans; `value` is the span's text. Never panics.
+    pub fn tag(&self, utterance: &str, intent: Option<&str>) -> Vec<Mention> {
+        let tokens = text::tokenize(utterance);
+        if tokens.is_empty() {
+            return Vec::new();
+        }
+        let tags = self.types.len() * 2 + 1;
+        let emissions: Vec<Vec<f32>> = token_features(utterance, &tokens, intent)
+            .iter()
+            .map(|fs| {
+                let mut scores = vec![0.0; tags];
+                for &f in fs {
+                    if let Some(row) = self.emissions.row(f) {
+                        self.emissions.add_row(row, 1.0, &mut scores);
+                    }
+                }
+                scores
+            })
+            .collect();
+        let path = viterbi(&emissions, &self.transitions, tags);
+        let chars: Vec<char> = utterance.chars().collect();
+        let mut mentions = Vec::new();
+        let mut i = 0;
+        while i < path.len() {
+            let tag = path[i];
+            if tag == 0 || tag.is_multiple_of(2) {
+                i += 1;
+                continue;
+            }
+            let kind = (tag - 1) / 2;
+            let mut last = i;
+            while last + 1 < path.len() && path[last + 1] == tag + 1 {
+                last += 1;
+            }
+            let (start, end) = (tokens[i].start, tokens[last].end);
+            mentions.push(Mention {
+                start,
+                end,
+                entity: self.types[kind].clone(),
+                value: chars[start..end].iter().collect(),
+            });
+            i = last + 1;
+        }
+        mentions
+    }
+
+    /// Checks the shapes that tagging indexes by.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let tags = self.types.len() * 2 + 1;
+        if self.types.is_empty()
+            || self.emissions.columns() != tags
+            || self.transitions.len() != (tags + 1) * tags
+            || !self.transitions.iter().all(|t| t.is_finite())
+        {
+            return Err("the slot tagger's tables do not match its entity types".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// BIO tags of the tokens; tokens that only partly overlap a span stay `O`.
+fn gold_tags(tokens: &[Token], mentions: &[Mention], types: &HashMap<&str, usize>) -> Vec<usize> {
+    let mut tags = vec![0; tokens.len()];
+    for m in mentions {
+        let Some(&kind) = types.get(m.entity.as_str()) else {
+            continue;
+        };
+        let mut first = true;
+        for (i, t) in tokens.iter().enumerate() {
+            if t.start >= m.start && t.end <= m.end {
+                tags[i] = if first { 1 + 2 * kind } else { 2 + 2 * kind };
+                first = false;
+            }
+        }
+    }
+    tags
+}
+
+/// The hashed features of each token: the token and its neighbours, pairs, affixes, shape, the
+/// sentence's intent.
+fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec<FeatureId>> {
+    let original: Vec<char> = text.chars().collect();
+    // Case is folded away in tokens, but it marks names ("play Madonna"), so look at the text.
+    let case = |t: &Token| -> &'static str {
+        let first = original.get(t.start).copied().unwrap_or(' ');
+        let all_upper = original[t.start..t.end.min(original.len())]
+            .iter()
+            .all(|c| !c.is_lowercase());
+        match (first.is_uppercase(), all_upper) {
+            (true, true) => "AA",
+            (true, false) => "Aa",
+            _ => "a",
+        }
+    };
+    let word = |i: isize| -> &str {
+        if i < 0 {
+            "<s>"
+        } else {
+            tokens.get(i as usize).map_or("</s>", |t| t.text.as_str())
+        }
+    };
+    let intent = intent.unwrap_or("");
+    (0..tokens.len())
+        .map(|i| {
+            let t = &tokens[i];
+            let i = i as isize;
+            let chars: Vec<char> = t.text.chars().collect();
+            let affix = |n: usize| -> (String, String) {
+                (
+                    chars.iter().take(n).collect(),
+                    chars[chars.len().saturating_sub(n)..].iter().collect(),
+                )
+            };
+            let (prefix, suffix) = affix(3);
+            let (prefix2, suffix2) = affix(2);
+            let (_, suffix4) = affix(4);
+            let case_here = case(t);
+            let case_before = if i > 0 {
+                case(&tokens[i as usize - 1])
+            } else {
+                "<s>"
+            };
+            let case_after = tokens.get(i as usize + 1).map_or("</s>", case);
+            let shape = match t.kind {
+                TokenKind::Number => "9",
+                TokenKind::Cjk => "c",
+                TokenKind::Symbol => "$",
+                TokenKind::Word if t.text.len() <= 2 => "a",
+                TokenKind::Word => "aa",
+            };
+            vec![
+                hash(b'0', &[]),
+                hash(b'1', &[word(i)]),
+                hash(b'2', &[word(i - 1)]),
+                hash(b'3', &[word(i + 1)]),
+                hash(b'4', &[word(i - 2)]),
+                hash(b'5', &[word(i + 2)]),
+                hash(b'6', &[word(i - 1), word(i)]),
+                hash(b'7', &[word(i), word(i + 1)]),
+                hash(b'8', &[word(i - 1), word(i + 1)]),
+                hash(b'9', &[&prefix]),
+                hash(b'A', &[&suffix]),
+                hash(b'B', &[shape, word(i - 1)]),
+                hash(b'C', &[intent]),
+                hash(b'D', &[intent, word(i)]),
+                hash(b'E', &[word(i - 2), word(i - 1), word(i)]),
+                hash(b'F', &[word(i), word(i + 1), word(i + 2)]),
+                hash(b'G', &[&prefix2]),
+                hash(b'H', &[&suffix2]),
+                hash(b'I', &[&suffix4]),
+                hash(b'J', &[case_here]),
+                hash(b'K', &[case_before, case_here, case_after]),
+                hash(b'L', &[case_here, word(i - 1)]),
+            ]
+        })
+        .collect()
+}
+
+/// True when `to` may follow `from` (`from == tags` is the sentence start).
+fn allowed(from: usize, to: usize, tags: usize) -> bool {
+    // An I tag (even, non-zero) must continue its own B or I.
+    if to == 0 || to % 2 == 1 {
+        return true;
+    }
+    from < tags && (from == to - 1 || from == to)
+}
+
+/// The best tag sequence under the BIO constraint.
+fn viterbi(emissions: &[Vec<f32>], transitions: &[f32], tags: usize) -> Vec<usize> {
+    let n = emissions.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut score = vec![f32::NEG_INFINITY; tags];
+    let mut back = vec![0usize; n * tags];
+    for t in 0..tags {
+        if allowed(tags, t, tags) {
+            score[t] = transitions[tags * tags + t] + emissions[0][t];
+        }
+    }
+    let mut next = vec![f32::NEG_INFINITY; tags];
+    // For each tag, the tags that may precede it (an I tag has two; B and O have all).
+    let all: Vec<usize> = (0..tags).collect();
+    for i in 1..n {
+        for t in 0..tags {
+            let mut best = (f32::NEG_INFINITY, 0);
+            let from: &[usize] = if t == 0 || t % 2 == 1 {
+                &all
+            } else {
+                &all[t - 1..=t]
+            };
+            for &p in from {
+                let s = score[p];
+                if s == f32::NEG_INFINITY {
+                    continue;
+                }
+                let v = s + transitions[p * tags + t];
+                if v > best.0 {
+                    best = (v, p);
+                }
+            }
+            next[t] = best.0 + emissions[i][t];
+            back[i * tags + t] = best.1;
+        }
+        std::mem::swap(&mut score, &mut next);
+    }
+    let mut last = 0;
+    for t in 0..tags {
+        if score[t] > score[last] {
+            last = t;
+        }
+    }
+    let mut path = vec![0; n];
+    path[n - 1] = last;
+    for i in (1..n).rev() {
+        path[i - 1] = back[i * tags + path[i]];
+    }
+    path
+}
+
+/// Dense weights during training, with step-weighted sums for averaging.
+struct Perceptron {
+    tags: usize,
+    weights: Vec<f32>,
+    sums: Vec<f32>,
+    transitions: Vec<f32>,
+    transition_sums: Vec<f32>,
+    step: f32,
+}
+
+impl Perceptron {
+    fn new(features: usize, tags: usize) -> Perceptron {
+        Perceptron {
+            tags,
+            weights: vec![0.0; features * tags],
+            sums: vec![0.0; features * tags],
+            transitions: vec![0.0; (tags + 1) * tags],
+            transition_sums: vec![0.0; (tags + 1) * tags],
+            step: 1.0,
+        }
+    }
+
+    fn emission(&self, rows: &[usize]) -> Vec<f32> {
+        let mut scores = vec![0.0; self.tags];
+        for &row in rows {
+            for (s, w) in scores
+                .iter_mut()
+                .zip(&self.weights[row * self.tags..(row + 1) * self.tags])
+            {
+                *s += w;
+            }
+        }
+        scores
+    }
+
+    fn update(&mut self, rows: &[Vec<usize>], gold: &[usize], guess: &[usize]) {
+        let (tags, t) = (self.tags, self.step);
+        for i in 0..gold.len() {
+            let previous = |path: &[usize]| if i == 0 { tags } else { path[i - 1] };
+            if gold[i] != guess[i] {
+                for &row in &rows[i] {
+                    self.weights[row * tags + gold[i]] += 1.0;
+                    self.sums[row * tags + gold[i]] += t;
+                    self.weights[row * tags + guess[i]] -= 1.0;
+                    self.sums[row * tags + guess[i]] -= t;
+                }
+            }
+            let (g, p) = (
+                previous(gold) * tags + gold[i],
+                previous(guess) * tags + guess[i],
+            );
+            if g != p {
+                self.transitions[g] += 1.0;
+                self.transition_sums[g] += t;
+                self.transitions[p] -= 1.0;
+                self.transition_sums[p] -= t;
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        self.step += 1.0;
+    }
+
+    fn averaged(self) -> (Vec<f32>, Vec<f32>) {
+        let t = self.step;
+        let average = |w: Vec<f32>, s: Vec<f32>| w.iter().zip(&s).map(|(w, s)| w - s / t).collect();
+        (
+            average(self.weights, self.sums),
+            average(self.transitions, self.transition_sums),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mention(text: &str, span: &str, entity: &str) -> Mention {
+        let start = text.find(span).map(|b| text[..b].chars().count()).unwrap();
+        let end = start + span.chars().count();
+        Mention {
+            start,
+            end,
+            entity: entity.to_owned(),
+            value: span.to_owned(),
+        }
+    }
+
+    #[test]
+    fn learns_cities_and_dates_in_chinese_and_english() {
+        let data = [
+            (
+                "今天北京天气怎么样",
+                vec![("北京", "city"), ("今天", "date")],
+            ),
+            ("明天上海会下雨吗", vec![("上海", "city"), ("明天", "date")]),
+            ("广州今天热不热", vec![("广州", "city"), ("今天", "date")]),
+            ("深圳明天天气", vec![("深圳", "city"), ("明天", "date")]),
+            ("杭州后天冷吗", vec![("杭州", "city"), ("后天", "date")]),
+            (
+                "weather in paris today",
+                vec![("paris", "city"), ("today", "date")],
+            ),
+            (
+                "will it rain in london tomorrow",
+                vec![("london", "city"), ("tomorrow", "date")],
+            ),
+            (
+                "is new york hot today",
+                vec![("new york", "city"), ("today", "date")],
+            ),
+        ];
+        let mentions: Vec<Vec<Mention>> = data
+            .iter()
+            .map(|(t, ms)| ms.iter().map(|(s, e)| mention(t, s, e)).collect())
+            .collect();
+        let sentences: Vec<Annotated<'_>> = data
+            .iter()
+            .zip(&mentions)
+            .map(|((text, _), m)| Annotated {
+                text,
+                intent: Some("weather"),
+                entities: m,
+            })
+            .collect();
+        let tagger =
+            SlotTagger::train(&sentences, &TaggerOptions::default(), &mut |_, _| {}).unwrap();
+        // Training sentences come back exactly.
+        for (s, m) in sentences.iter().zip(&mentions) {
+            let mut found = tagger.tag(s.text, s.intent);
+            found.sort();
+            let mut want = m.clone();
+            want.sort();
+            assert_eq!(found, want, "{}", s.text);
+        }
+        let back: SlotTagger =
+            postcard::from_bytes(&postcard::to_allocvec(&tagger).unwrap()).unwrap();
+        assert_eq!(back, tagger);
+        assert!(tagger.tag("", None).is_empty());
+    }
+
+    #[test]
+    fn viterbi_respects_bio() {
+        // Tags: O, B-x, I-x. I-x scores highest everywhere but may not start a sentence.
+        let emissions = vec![vec![0.0, 0.0, 5.0], vec![0.0, 0.0, 5.0]];
+        let transitions = vec![0.0; 4 * 3];
+        let path = viterbi(&emissions, &transitions, 3);
+        assert_eq!(path, [1, 2]);
+    }
+}
