@@ -1,6 +1,8 @@
 //! `cargo xtask`: all of chatlet's build automation. `demo` builds and serves the demo, `test` runs
-//! every check CI runs, `build` only builds the widget package into `pkg/`. Each installs what is missing.
+//! every check CI runs, `build` only builds the widget package into `pkg/`, `bench` writes
+//! `BENCHMARKS.md`. Each installs what is missing.
 
+mod bench;
 mod command;
 mod setup;
 mod test_run;
@@ -18,6 +20,7 @@ tasks:
   demo [--addr HOST:PORT]   build the widget and server, train the example bots, serve the demo (default 127.0.0.1:8080)
   test                      fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end browser tests
   build                     build the widget package into pkg/ and train the example bots into target/models/
+  bench                     benchmark chatlet on ../shared/datasets beside the peers; writes BENCHMARKS.md
 ";
 
 fn main() {
@@ -48,6 +51,7 @@ fn run() -> Result<()> {
             setup::build_tools(&root)?;
             widget_build::build_all(&root)
         }
+        Some("bench") => bench::run(&root),
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

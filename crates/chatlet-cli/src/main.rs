@@ -40,6 +40,12 @@ enum Command {
         /// Seed for training; the same seed and data give the same model.
         #[arg(long)]
         seed: Option<u64>,
+        /// Size budget: keep at most this many intent weights (smaller model, maybe less accurate).
+        #[arg(long)]
+        max_weights: Option<usize>,
+        /// Drop intent weights below this fraction of the largest (bigger = smaller, faster model).
+        #[arg(long)]
+        prune_below: Option<f32>,
     },
     /// Classify JSONL lines with a `text` field (from FILE or stdin); one JSON line out for each.
     Predict {
@@ -64,6 +70,22 @@ enum Command {
     Check {
         /// The bot file.
         bot: PathBuf,
+    },
+    /// Benchmark a model: write its predictions on a test (and validation) set in the peer
+    /// harness's format and measure the latency of one utterance at a time.
+    Bench {
+        /// The trained model.
+        #[arg(long)]
+        model: PathBuf,
+        /// The labelled JSONL test set.
+        #[arg(long)]
+        test: PathBuf,
+        /// A validation set whose predictions are written too (to pick a threshold).
+        #[arg(long)]
+        valid: Option<PathBuf>,
+        /// Folder for `test_preds.jsonl` / `valid_preds.jsonl`.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Chat with a bot in the terminal (a model file, or a bot file trained on the fly).
     Shell {
@@ -101,11 +123,23 @@ fn run(cli: Cli) -> Result<()> {
             output,
             valid,
             seed,
+            max_weights,
+            prune_below,
         } => {
             let output = output.unwrap_or_else(|| input.with_extension("chatlet"));
-            train(&input, &output, valid.as_deref(), seed)
+            let mut options = TrainOptions::default();
+            options.seed = seed.unwrap_or(options.seed);
+            options.max_weights = max_weights.unwrap_or(options.max_weights);
+            options.prune_below = prune_below.unwrap_or(options.prune_below);
+            train(&input, &output, valid.as_deref(), &options)
         }
         Command::Predict { model, file } => predict(&model, file.as_deref()),
+        Command::Bench {
+            model,
+            test,
+            valid,
+            out,
+        } => bench(&model, &test, valid.as_deref(), &out),
         Command::Test { model, file, html } => test(&model, &file, html.as_deref()),
         Command::Check { bot } => {
             let checked = load_bot(&bot)?;
@@ -136,11 +170,8 @@ fn load_bot(path: &Path) -> Result<chatlet_engine::Bot> {
     }
 }
 
-fn train_model(path: &Path, valid: Option<&Path>, seed: Option<u64>) -> Result<Model> {
-    let mut options = TrainOptions::default();
-    if let Some(seed) = seed {
-        options.seed = seed;
-    }
+/// Trains and returns the model with the seconds spent in training proper (files read before).
+fn train_model(path: &Path, valid: Option<&Path>, options: &TrainOptions) -> Result<(Model, f64)> {
     let mut bar = progress_bar::ProgressBar::new(&format!("training {}", path.display()));
     let model = if dataset::is_dataset(path) {
         let train = dataset::read(path)?;
@@ -151,14 +182,16 @@ fn train_model(path: &Path, valid: Option<&Path>, seed: Option<u64>) -> Result<M
             .or(path.file_stem())
             .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned());
         let languages = vec![guess_language(&train).to_owned()];
+        let started = Instant::now();
         Model::from_corpus(
             &name,
             &languages,
             &train,
             valid.as_deref(),
-            &options,
+            options,
             &mut |p| bar.show(p.done, p.total),
         )
+        .map(|m| (m, started.elapsed().as_secs_f64()))
     } else {
         if valid.is_some() {
             bail!(
@@ -166,7 +199,9 @@ fn train_model(path: &Path, valid: Option<&Path>, seed: Option<u64>) -> Result<M
             );
         }
         let bot = load_bot(path)?;
-        Model::train(&bot, &options, &mut |p| bar.show(p.done, p.total))
+        let started = Instant::now();
+        Model::train(&bot, options, &mut |p| bar.show(p.done, p.total))
+            .map(|m| (m, started.elapsed().as_secs_f64()))
     };
     bar.finish();
     model.with_context(|| format!("cannot train {}", path.display()))
@@ -190,10 +225,8 @@ fn load_model(path: &Path) -> Result<Model> {
     Model::from_bytes(&bytes).with_context(|| format!("cannot load model {}", path.display()))
 }
 
-fn train(input: &Path, output: &Path, valid: Option<&Path>, seed: Option<u64>) -> Result<()> {
-    let started = Instant::now();
-    let model = train_model(input, valid, seed)?;
-    let seconds = started.elapsed().as_secs_f64();
+fn train(input: &Path, output: &Path, valid: Option<&Path>, options: &TrainOptions) -> Result<()> {
+    let (model, seconds) = train_model(input, valid, options)?;
     let bytes = model.to_bytes();
     if let Some(dir) = output.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -259,6 +292,64 @@ fn prediction_json(text: &str, u: &chatlet_engine::Understanding) -> serde_json:
     })
 }
 
+fn bench(model_path: &Path, test: &Path, valid: Option<&Path>, out: &Path) -> Result<()> {
+    let model = load_model(model_path)?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let write_predictions = |set: &[chatlet_engine::Utterance], file: &str| -> Result<()> {
+        let mut lines = String::new();
+        for u in set {
+            let understood = model.understand(&u.text);
+            let spans: Vec<serde_json::Value> = understood
+                .entities
+                .iter()
+                .map(|m| serde_json::json!([m.start, m.end, m.entity]))
+                .collect();
+            let line = serde_json::json!({
+                "pred": understood.best.as_deref().unwrap_or(dataset::OUT_OF_SCOPE),
+                "conf": understood.confidence,
+                "spans": spans,
+            });
+            lines.push_str(&line.to_string());
+            lines.push('\n');
+        }
+        let path = out.join(file);
+        std::fs::write(&path, lines).with_context(|| format!("cannot write {}", path.display()))
+    };
+    let test_set = dataset::read(test)?;
+    write_predictions(&test_set, "test_preds.jsonl")?;
+    if let Some(valid) = valid {
+        write_predictions(&dataset::read(valid)?, "valid_preds.jsonl")?;
+    }
+    // One utterance at a time, after 20 warm-up calls, as the peer harness measures.
+    for u in test_set.iter().take(20) {
+        std::hint::black_box(model.understand(&u.text));
+    }
+    let mut micros: Vec<f64> = test_set
+        .iter()
+        .map(|u| {
+            let started = Instant::now();
+            std::hint::black_box(model.understand(std::hint::black_box(&u.text)));
+            started.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        micros
+            .get(((micros.len() as f64 * q) as usize).min(micros.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "latency_us_median": at(0.5),
+            "latency_us_p90": at(0.9),
+            "utterances": micros.len(),
+        })
+    );
+    Ok(())
+}
+
 fn test(model_path: &Path, file: &Path, html: Option<&Path>) -> Result<()> {
     let model = load_model(model_path)?;
     let gold = dataset::read(file)?;
@@ -288,7 +379,7 @@ fn shell(path: &Path, verbose: bool) -> Result<()> {
     let model = if path.extension().is_some_and(|e| e == "chatlet") {
         load_model(path)?
     } else {
-        train_model(path, None, None)?
+        train_model(path, None, &TrainOptions::default())?.0
     };
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout();

@@ -187,8 +187,17 @@ impl IntentClassifier {
         let mut probabilities: Vec<f32> = scores.iter().map(|s| s / self.temperature).collect();
         numeric::softmax(&mut probabilities);
         let mut order: Vec<usize> = (0..probabilities.len()).collect();
-        // Stable sort: ties keep model order, so results are deterministic.
-        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+        // Best first, ties in model order: a total order, so results are deterministic.
+        let better = |a: &usize, b: &usize| {
+            probabilities[*b]
+                .total_cmp(&probabilities[*a])
+                .then(a.cmp(b))
+        };
+        if order.len() > RANKING_SIZE {
+            order.select_nth_unstable_by(RANKING_SIZE - 1, better);
+            order.truncate(RANKING_SIZE);
+        }
+        order.sort_unstable_by(better);
         let ranking: Vec<Scored<'_>> = order
             .iter()
             .take(RANKING_SIZE)
@@ -211,15 +220,19 @@ impl IntentClassifier {
         let mut scores = self.bias.clone();
         let mut known = false;
         // Unknown features count in the norm too (as the rarest): unfamiliar text scores flatter.
-        let weighted = features::weigh(groups, |f| {
-            self.table
-                .row(f)
-                .map_or(self.unknown_idf, |row| self.idf[row])
-        });
-        for (feature, scale) in weighted {
-            if let Some(row) = self.table.row(feature) {
-                known = true;
-                self.table.add_row(row, scale, &mut scores);
+        let mut rows: Vec<(Option<usize>, f32)> = Vec::new();
+        for group in groups {
+            rows.clear();
+            rows.extend(group.iter().map(|&f| {
+                let row = self.table.row(f);
+                (row, row.map_or(self.unknown_idf, |r| self.idf[r]))
+            }));
+            let norm = rows.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+            for &(row, idf) in &rows {
+                if let Some(row) = row {
+                    known = true;
+                    self.table.add_row(row, idf / norm, &mut scores);
+                }
             }
         }
         known.then_some(scores)

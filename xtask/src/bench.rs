@@ -1,0 +1,520 @@
+//! `cargo xtask bench`: trains chatlet on every data set in `../shared/datasets`, writes its
+//! predictions in the peer harness's format, scores them with the peers' own `score.py`, and
+//! writes `BENCHMARKS.md` with chatlet beside every peer of `../shared/peers/RESULTS.md`.
+
+use crate::command::Cmd;
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The peer harness files we run (copied, so that `../shared` is never written to).
+const HARNESS_FILES: &[&str] = &["common.py", "score.py", "run_py_peer.py", "prepare_data.py"];
+
+/// What `score.py` needs, pinned as in the peers' lock file.
+const SCORER_PACKAGES: &[&str] = &["numpy", "scipy", "scikit-learn", "threadpoolctl", "joblib"];
+
+/// Pruning levels for the CLINC150 size/accuracy curve (the first is the default).
+const CURVE: &[&str] = &["0.02", "0.04", "0.07"];
+
+const PEERS: &[(&str, &str)] = &[
+    ("nlpjs", "nlp.js NeuralNlu"),
+    ("fasttext", "fastText default"),
+    ("fasttext_tuned", "fastText tuned"),
+    ("tfidf_svc", "TF-IDF + LinearSVC"),
+    ("tfidf_lr", "TF-IDF + LogReg"),
+    ("minilm_lr", "MiniLM-L6 + LogReg"),
+    ("crf", "CRF slots (crfsuite)"),
+];
+
+struct Paths {
+    shared: PathBuf,
+    work: PathBuf,
+    harness: PathBuf,
+    chatlet: PathBuf,
+}
+
+pub(crate) fn run(root: &Path) -> Result<()> {
+    let shared = root
+        .parent()
+        .map(|p| p.join("shared"))
+        .filter(|p| p.join("datasets").is_dir() && p.join("peers").is_dir())
+        .context("benchmarks need ../shared/datasets and ../shared/peers beside the project")?;
+    let work = root.join("target").join("bench");
+    let paths = Paths {
+        harness: work.join("peers"),
+        chatlet: root.join("target").join("release").join("chatlet"),
+        shared,
+        work,
+    };
+    Cmd::new("cargo")
+        .args(["build", "--release", "-p", "chatlet-cli"])
+        .run()?;
+    let python = scorer_python(&paths)?;
+    std::fs::create_dir_all(&paths.harness)?;
+    for file in HARNESS_FILES {
+        std::fs::copy(
+            paths.shared.join("peers").join(file),
+            paths.harness.join(file),
+        )
+        .with_context(|| format!("cannot copy the peer harness file {file}"))?;
+    }
+    Cmd::new(&python)
+        .arg("prepare_data.py")
+        .env("NLU_DATA_ROOT", paths.shared.join("datasets"))
+        .dir(&paths.harness)
+        .run()?;
+    let data = paths.harness.join("data");
+    let mut datasets: Vec<String> = std::fs::read_dir(&data)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("train.jsonl").is_file() && e.path().join("test.jsonl").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    datasets.sort();
+    let mut own = serde_json::Map::new();
+    for name in &datasets {
+        own.insert(name.clone(), bench_dataset(&paths, name, None)?);
+    }
+    let mut curve = Vec::new();
+    if datasets.iter().any(|d| d == "clinc150") {
+        for prune in &CURVE[1..] {
+            curve.push((
+                prune.to_string(),
+                bench_dataset(&paths, "clinc150", Some(prune))?,
+            ));
+        }
+    }
+    Cmd::new(&python)
+        .arg("score.py")
+        .args(&datasets)
+        .dir(&paths.harness)
+        .run()?;
+    let scored = read_json(&paths.harness.join("results").join("summary.json"))?;
+    let peers = read_json(
+        &paths
+            .shared
+            .join("peers")
+            .join("results")
+            .join("summary.json"),
+    )?;
+    let wasm = read_json(&paths.work.join("wasm-latency.json")).ok();
+    let report = render(
+        &datasets,
+        &scored,
+        &peers,
+        &Value::Object(own),
+        &curve,
+        wasm.as_ref(),
+    );
+    std::fs::write(root.join("BENCHMARKS.md"), report)?;
+    println!("xtask: wrote BENCHMARKS.md");
+    Ok(())
+}
+
+/// A virtual environment with the scorer's packages (from PyPI), made once.
+fn scorer_python(paths: &Paths) -> Result<PathBuf> {
+    let venv = paths.work.join("venv");
+    let python = venv.join("bin").join("python");
+    let lock = std::fs::read_to_string(paths.shared.join("peers").join("requirements.lock.txt"))
+        .context("cannot read ../shared/peers/requirements.lock.txt")?;
+    let pins: Vec<String> = SCORER_PACKAGES
+        .iter()
+        .map(|package| {
+            lock.lines()
+                .find(|l| l.to_lowercase().starts_with(&format!("{package}==")))
+                .map(str::to_owned)
+                .with_context(|| format!("{package} is not pinned in the peers' lock file"))
+        })
+        .collect::<Result<_>>()?;
+    let ready = Cmd::new(&python)
+        .args(["-c", "import numpy, sklearn, threadpoolctl"])
+        .read()
+        .is_some();
+    if !ready {
+        Cmd::new("python3").args(["-m", "venv"]).arg(&venv).run()?;
+        Cmd::new(&python)
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(&pins)
+            .run()?;
+    }
+    Ok(python)
+}
+
+/// Trains and benchmarks chatlet on one data set; writes the peer-format prediction files.
+fn bench_dataset(paths: &Paths, name: &str, prune: Option<&str>) -> Result<Value> {
+    let data = paths.harness.join("data").join(name);
+    let label = prune.map_or_else(|| name.to_owned(), |p| format!("{name}-prune-{p}"));
+    let dir = paths.work.join("runs").join(&label);
+    std::fs::create_dir_all(&dir)?;
+    // The protocol trains on in-scope utterances only.
+    let train_text = std::fs::read_to_string(data.join("train.jsonl"))?;
+    let in_scope: String = train_text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<Value>(l)
+                .map(|v| v["intent"] != "oos")
+                .unwrap_or(true)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let train = dir.join("train.jsonl");
+    std::fs::write(&train, in_scope)?;
+    let valid = data.join("valid.jsonl");
+    let valid = valid.is_file().then_some(valid);
+    let model = dir.join("model.chatlet");
+    let mut command = Cmd::new(&paths.chatlet)
+        .arg("train")
+        .arg(&train)
+        .arg("-o")
+        .arg(&model);
+    if let Some(valid) = &valid {
+        command = command.arg("--valid").arg(valid);
+    }
+    if let Some(prune) = prune {
+        command = command.args(["--prune-below", prune]);
+    }
+    let (result, output) = command.run_teed();
+    result?;
+    let train_s: f64 = output
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("trained in ")?
+                .strip_suffix(" s")?
+                .parse()
+                .ok()
+        })
+        .context("`chatlet train` did not report its training time")?;
+    let out = if prune.is_some() {
+        dir.join("preds")
+    } else {
+        paths.harness.join("results").join(name).join("chatlet")
+    };
+    let mut command = Cmd::new(&paths.chatlet)
+        .arg("bench")
+        .arg("--model")
+        .arg(&model)
+        .arg("--test")
+        .arg(data.join("test.jsonl"))
+        .arg("--out")
+        .arg(&out);
+    if let Some(valid) = &valid {
+        command = command.arg("--valid").arg(valid);
+    }
+    let latency: Value =
+        serde_json::from_str(command.read().context("`chatlet bench` failed")?.trim())?;
+    let test_report = Cmd::new(&paths.chatlet)
+        .arg("test")
+        .arg("--model")
+        .arg(&model)
+        .arg(data.join("test.jsonl"))
+        .read()
+        .context("`chatlet test` failed")?;
+    let percent = |key: &str| -> Option<f64> {
+        test_report
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|rest| rest.split('%').next()?.trim().parse().ok())
+    };
+    let model_bytes = std::fs::metadata(&model)?.len();
+    let gzip_bytes = Cmd::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -9 -c '{}' | wc -c", model.display()))
+        .read()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .context("cannot gzip the model")?;
+    let meta = json!({
+        "peer": "chatlet",
+        "dataset": name,
+        "train_s": train_s,
+        "latency_ms_median": latency["latency_us_median"].as_f64().unwrap_or(0.0) / 1000.0,
+        "latency_ms_p90": latency["latency_us_p90"].as_f64().unwrap_or(0.0) / 1000.0,
+        "model_bytes": model_bytes,
+        "model_gzip_bytes": gzip_bytes,
+        "own_threshold_inscope_acc": percent("accuracy at threshold"),
+        "own_threshold_oos_recall": percent("out-of-scope recall"),
+        "accuracy": percent("accuracy "),
+    });
+    std::fs::write(out.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
+    Ok(meta)
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+fn pct(v: &Value) -> String {
+    v.as_f64()
+        .map_or("–".to_owned(), |x| format!("{:.1}", x * 100.0))
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")?
+                    .split(':')
+                    .nth(1)
+                    .map(|m| m.trim().to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores ({cpu})")
+}
+
+fn render(
+    datasets: &[String],
+    scored: &Value,
+    peers: &Value,
+    own: &Value,
+    curve: &[(String, Value)],
+    wasm: Option<&Value>,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# chatlet benchmarks\n\nGenerated by `cargo xtask bench` (do not edit by hand). Machine: {}. chatlet runs \
+         single-threaded; peers' numbers are from `../shared/peers/RESULTS.md` (same data, same protocol, same \
+         scorer). chatlet's predictions are written in the peers' format and scored by the peers' own `score.py`.\n",
+        machine()
+    );
+    let metric = |ds: &str, key: &str| scored[ds]["peers"]["chatlet"]["metrics"][key].clone();
+    let meta = |ds: &str, key: &str| own[ds][key].clone();
+    let best_peer = |ds: &str, key: &str| -> (f64, String) {
+        let mut best = (f64::NAN, String::new());
+        if let Some(map) = peers[ds]["peers"].as_object() {
+            for (peer, v) in map {
+                if let Some(x) = v["metrics"][key].as_f64()
+                    && (best.0.is_nan() || x > best.0)
+                {
+                    best = (x, peer.clone());
+                }
+            }
+        }
+        best
+    };
+
+    // Targets of issue 3.
+    let _ = writeln!(
+        out,
+        "## Targets\n\n| measure | target | chatlet | met |\n|---|---|---|---|"
+    );
+    let mut target = |measure: &str, goal: &str, value: String, met: Option<bool>| {
+        let mark = match met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "–",
+        };
+        let _ = writeln!(out, "| {measure} | {goal} | {value} | {mark} |");
+    };
+    let at_least = |v: &Value, goal: f64| v.as_f64().map(|x| x * 100.0 >= goal - 1e-9);
+    if datasets.iter().any(|d| d == "clinc150") {
+        let acc = metric("clinc150", "acc");
+        target(
+            "CLINC150 accuracy",
+            "≥ 95.5",
+            pct(&acc),
+            at_least(&acc, 95.5),
+        );
+        let (ins, rec) = (
+            metric("clinc150", "inscope_acc_thr"),
+            metric("clinc150", "oos_recall"),
+        );
+        let met = at_least(&ins, 90.0)
+            .zip(at_least(&rec, 90.0))
+            .map(|(a, b)| a && b);
+        target(
+            "CLINC150 in-scope acc@t / oos recall (t from valid)",
+            "≥ 90 / ≥ 90",
+            format!("{} / {}", pct(&ins), pct(&rec)),
+            met,
+        );
+        let gz = meta("clinc150", "model_gzip_bytes")
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        target(
+            "CLINC150 model size (gzip)",
+            "≤ 1 MB",
+            format!("{:.2} MB", gz / 1e6),
+            Some(gz <= 1e6),
+        );
+        let lat = meta("clinc150", "latency_ms_median")
+            .as_f64()
+            .unwrap_or(f64::NAN)
+            * 1000.0;
+        target(
+            "p50 latency, CLINC150, native",
+            "≤ 20 µs",
+            format!("{lat:.1} µs"),
+            Some(lat <= 20.0),
+        );
+        match wasm.and_then(|w| w["latency_us_median"].as_f64()) {
+            Some(w) => target(
+                "p50 latency, CLINC150, wasm in Chromium",
+                "≤ 50 µs",
+                format!("{w:.1} µs"),
+                Some(w <= 50.0),
+            ),
+            None => target(
+                "p50 latency, CLINC150, wasm in Chromium",
+                "≤ 50 µs",
+                "not measured".to_owned(),
+                None,
+            ),
+        }
+        let t = meta("clinc150", "train_s").as_f64().unwrap_or(f64::NAN);
+        target(
+            "CLINC150 training, one thread",
+            "≤ 5 s",
+            format!("{t:.2} s"),
+            Some(t <= 5.0),
+        );
+    }
+    for (ds, acc_goal, slot_goal) in [
+        ("snips", 99.0, Some(96.0)),
+        ("zh-cais", 96.0, Some(90.0)),
+        ("en-stackfaq", 97.0, None),
+    ] {
+        if !datasets.iter().any(|d| d == ds) {
+            continue;
+        }
+        let acc = metric(ds, "acc");
+        target(
+            &format!("{ds} accuracy"),
+            &format!("≥ {acc_goal}"),
+            pct(&acc),
+            at_least(&acc, acc_goal),
+        );
+        if let Some(goal) = slot_goal {
+            let f1 = metric(ds, "ent_f1");
+            target(
+                &format!("{ds} slot F1"),
+                &format!("≥ {goal}"),
+                pct(&f1),
+                at_least(&f1, goal),
+            );
+        }
+    }
+    for ds in datasets.iter().filter(|d| d.starts_with("braun-")) {
+        for (key, what) in [("acc", "accuracy"), ("ent_f1", "entity F1")] {
+            let (best, peer) = best_peer(ds, key);
+            let mine = metric(ds, key);
+            target(
+                &format!("{ds} {what}"),
+                &format!("≥ best peer ({:.1}, {peer})", best * 100.0),
+                pct(&mine),
+                mine.as_f64().map(|m| m >= best - 1e-9),
+            );
+        }
+    }
+
+    for ds in datasets {
+        let info = &scored[ds.as_str()];
+        let _ = writeln!(
+            out,
+            "\n## {ds}\n\n{}, {} intents, train {} / test {}{}.\n",
+            info["lang"].as_str().unwrap_or("?"),
+            info["n_intents"],
+            info["n_train"],
+            info["n_test"],
+            if info["has_oos"] == true {
+                ", with out-of-scope"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "| system | intent acc | macro-F1 | in-scope acc@t | oos recall | entity F1 (P/R) | train s | latency ms p50 (p90) | model MB (gzip) |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        let row = |out: &mut String, name: &str, m: &Value, meta: &Value| {
+            let entity = if m["ent_f1"].is_null() {
+                "n/a".to_owned()
+            } else {
+                format!(
+                    "{} ({}/{})",
+                    pct(&m["ent_f1"]),
+                    pct(&m["ent_p"]),
+                    pct(&m["ent_r"])
+                )
+            };
+            let size = meta["model_bytes"].as_f64().map_or("–".to_owned(), |b| {
+                match meta["model_gzip_bytes"].as_f64() {
+                    Some(g) => format!("{:.2} ({:.2})", b / 1e6, g / 1e6),
+                    None => format!("{:.2}", b / 1e6),
+                }
+            });
+            let _ = writeln!(
+                out,
+                "| {name} | {} | {} | {} | {} | {entity} | {} | {} | {size} |",
+                pct(&m["acc"]),
+                pct(&m["macro_f1"]),
+                pct(&m["inscope_acc_thr"]),
+                pct(&m["oos_recall"]),
+                meta["train_s"]
+                    .as_f64()
+                    .map_or("–".to_owned(), |t| format!("{t:.2}")),
+                meta["latency_ms_median"]
+                    .as_f64()
+                    .map_or("–".to_owned(), |l| format!(
+                        "{l:.4} ({:.4})",
+                        meta["latency_ms_p90"].as_f64().unwrap_or(f64::NAN)
+                    )),
+            );
+        };
+        for (key, label) in PEERS {
+            let p = &peers[ds.as_str()]["peers"][*key];
+            if !p.is_null() {
+                row(&mut out, label, &p["metrics"], &p["meta"]);
+            }
+        }
+        row(
+            &mut out,
+            "**chatlet**",
+            &info["peers"]["chatlet"]["metrics"],
+            &own[ds.as_str()],
+        );
+        if let (Some(a), Some(r)) = (
+            own[ds.as_str()]["own_threshold_inscope_acc"].as_f64(),
+            own[ds.as_str()]["own_threshold_oos_recall"].as_f64(),
+        ) {
+            let _ = writeln!(
+                out,
+                "\nWith the threshold chatlet's trainer picked itself (on valid, calibrated): in-scope accuracy {a:.1} / oos recall {r:.1}."
+            );
+        }
+    }
+    if !curve.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Size against accuracy (CLINC150)\n\nThe trainer drops intent weights below a fraction of the largest (`chatlet train --prune-below`).\n\n| prune below | accuracy | in-scope acc@own t | oos recall @own t | model KB (gzip) | latency µs p50 |\n|---|---|---|---|---|---|"
+        );
+        let mut points: Vec<(String, Value)> = vec![(CURVE[0].to_owned(), own["clinc150"].clone())];
+        points.extend(curve.iter().cloned());
+        for (prune, m) in points {
+            let _ = writeln!(
+                out,
+                "| {prune} | {:.1} | {:.1} | {:.1} | {:.0} ({:.0}) | {:.1} |",
+                m["accuracy"].as_f64().unwrap_or(f64::NAN),
+                m["own_threshold_inscope_acc"].as_f64().unwrap_or(f64::NAN),
+                m["own_threshold_oos_recall"].as_f64().unwrap_or(f64::NAN),
+                m["model_bytes"].as_f64().unwrap_or(f64::NAN) / 1e3,
+                m["model_gzip_bytes"].as_f64().unwrap_or(f64::NAN) / 1e3,
+                m["latency_ms_median"].as_f64().unwrap_or(f64::NAN) * 1000.0,
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n## Protocol\n\nAs in `../shared/peers/RESULTS.md`: train on in-scope `train.jsonl` only; intent accuracy and \
+         macro-F1 over in-scope test utterances (argmax); CLINC150's threshold t picked by `score.py` on valid \
+         predictions, then applied once to test; entity F1 is exact span match. chatlet's confidence is its \
+         calibrated top probability. Training time is the in-process fit (data already read); latency is one \
+         utterance at a time on one thread (intent, ranking and entities), median over the test set after 20 \
+         warm-up calls; model size is the `.chatlet` file. Single run, one seed: expect ±10–20% on timings."
+    );
+    out
+}
