@@ -10,12 +10,14 @@ mod composer;
 mod launcher;
 mod message_list;
 mod model_loader;
+mod nlu_model;
 mod options;
 mod panel;
 mod state;
 mod ui_text;
 mod widget;
 
+pub use nlu_model::NluModel;
 use options::Options;
 use state::ChatState;
 use wasm_bindgen::prelude::*;

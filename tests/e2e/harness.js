@@ -11,7 +11,7 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const artifacts = join(repo, "target", "e2e");
 mkdirSync(artifacts, { recursive: true });
 
-const chatletBin = process.env.CHATLET_BIN ?? join(repo, "target", "debug", "chatlet");
+export const chatletBin = process.env.CHATLET_BIN ?? join(repo, "target", "debug", "chatlet");
 const modelsDir = process.env.CHATLET_MODELS ?? join(repo, "target", "models");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 

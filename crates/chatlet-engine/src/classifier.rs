@@ -505,7 +505,8 @@ fn fit_temperature(held_out: &[(Option<Vec<f32>>, Option<usize>)]) -> f32 {
         .iter()
         .filter_map(|(s, l)| Some((s.as_ref()?, (*l)?)))
         .collect();
-    if usable.len() < 10 {
+    // Fewer held-out answers than this make the fit noise: keep the raw probabilities.
+    if usable.len() < 200 {
         return 1.0;
     }
     let loss = |t: f32| -> f32 {
@@ -517,8 +518,8 @@ fn fit_temperature(held_out: &[(Option<Vec<f32>>, Option<usize>)]) -> f32 {
         }
         total
     };
-    // Golden-section search on log(t) over [0.05, 5]: the loss is unimodal in t.
-    let (mut low, mut high) = (numeric::ln(0.05), numeric::ln(5.0));
+    // Golden-section search on log(t) over [0.5, 5]: the loss is unimodal in t.
+    let (mut low, mut high) = (numeric::ln(0.5), numeric::ln(5.0));
     let ratio = 0.618_034f32;
     let mut a = high - ratio * (high - low);
     let mut b = low + ratio * (high - low);
@@ -542,15 +543,27 @@ fn fit_temperature(held_out: &[(Option<Vec<f32>>, Option<usize>)]) -> f32 {
 }
 
 /// Picks the out-of-scope threshold from held-out `(confidence, correct, out_of_scope)` triples.
-/// With out-of-scope examples: the threshold that maximizes in-scope accuracy plus out-of-scope
-/// recall. Without: low enough to keep 95% of correct answers, but well above chance.
+/// With out-of-scope examples (and enough data): the threshold that maximizes in-scope accuracy
+/// plus out-of-scope recall. Otherwise: low enough to keep 95% of correct answers, above chance,
+/// at most 0.5.
 fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> f32 {
     let chance = 1.0 / labels.max(1) as f32;
     let floor = (1.5 * chance).min(0.5);
     let in_scope = held_out.iter().filter(|h| !h.2).count();
     let out_of_scope = held_out.len() - in_scope;
-    if out_of_scope > 0 && in_scope > 0 {
-        let mut candidates: Vec<f32> = held_out.iter().map(|h| h.0).collect();
+    // Out-of-scope examples decide only when there are enough held-out answers to trust.
+    if out_of_scope > 0 && in_scope >= 100 {
+        // Never reject more than a fifth of the answers held-out data got right: a handful of
+        // out-of-scope examples that look in scope must not make the bot refuse everything.
+        let mut correct: Vec<f32> = held_out.iter().filter(|h| h.1).map(|h| h.0).collect();
+        correct.sort_by(f32::total_cmp);
+        let ceiling = correct.get(correct.len() / 5).copied().unwrap_or(floor);
+        let mut candidates: Vec<f32> = held_out
+            .iter()
+            .map(|h| h.0)
+            .filter(|&c| c <= ceiling)
+            .collect();
+        candidates.push(floor.min(ceiling));
         candidates.sort_by(f32::total_cmp);
         candidates.dedup();
         let mut best = (f32::NEG_INFINITY, floor);
@@ -739,36 +752,91 @@ mod tests {
 
     #[test]
     fn out_of_scope_examples_move_the_threshold() {
-        let (labels, mut examples) = toy_data();
-        let base = IntentClassifier::train(
-            labels.clone(),
-            &examples,
-            None,
-            &TrainOptions::default(),
-            &mut |_| {},
-        );
-        for text in [
-            "今天天气怎么样",
-            "tell me a joke",
-            "你是谁",
-            "what is the weather",
-            "讲个笑话",
-            "who are you",
-        ] {
-            examples.push(Example {
-                text: text.to_owned(),
-                label: None,
-            });
+        // Enough data for held-out out-of-scope examples to count: 3 intents × 60 phrasings.
+        let parts: [(&[&str], &[&str]); 3] = [
+            (
+                &["hello", "hi", "hey", "你好", "您好", "早上好"],
+                &[
+                    "there", "friend", "朋友", "呀", "everyone", "啊", "bot", "哈", "team", "大家",
+                ],
+            ),
+            (
+                &["refund", "退货", "退款", "return", "money back", "退钱"],
+                &[
+                    "please",
+                    "now",
+                    "我的订单",
+                    "my order",
+                    "怎么办",
+                    "today",
+                    "马上",
+                    "asap",
+                    "this item",
+                    "可以吗",
+                ],
+            ),
+            (
+                &[
+                    "shipping",
+                    "发货",
+                    "快递",
+                    "delivery",
+                    "物流",
+                    "when will it ship",
+                ],
+                &[
+                    "time",
+                    "多久",
+                    "status",
+                    "到哪了",
+                    "tracking",
+                    "进度",
+                    "date",
+                    "什么时候",
+                    "update",
+                    "查询",
+                ],
+            ),
+        ];
+        let labels = vec![
+            "greet".to_owned(),
+            "refund".to_owned(),
+            "shipping".to_owned(),
+        ];
+        let mut examples = Vec::new();
+        for (label, (heads, tails)) in parts.iter().enumerate() {
+            for head in *heads {
+                for tail in *tails {
+                    examples.push(Example {
+                        text: format!("{head} {tail}"),
+                        label: Some(label),
+                    });
+                }
+            }
         }
-        let with_oos = IntentClassifier::train(
-            labels,
-            &examples,
-            None,
-            &TrainOptions::default(),
-            &mut |_| {},
-        );
+        let options = TrainOptions::default();
+        let base = IntentClassifier::train(labels.clone(), &examples, None, &options, &mut |_| {});
+        for topic in [
+            "天气",
+            "weather",
+            "笑话",
+            "joke",
+            "你是谁",
+            "who are you",
+            "sing",
+            "唱歌",
+        ] {
+            for tail in ["please", "今天", "怎么样", "now", "吗"] {
+                examples.push(Example {
+                    text: format!("{topic} {tail}"),
+                    label: None,
+                });
+            }
+        }
+        let with_oos = IntentClassifier::train(labels, &examples, None, &options, &mut |_| {});
         assert_ne!(base.threshold(), with_oos.threshold());
-        assert_eq!(with_oos.predict("我要退货").intent, Some("refund"));
+        assert_eq!(with_oos.predict("退货 please").intent, Some("refund"));
+        assert_eq!(with_oos.predict("讲个笑话吧").intent, None);
     }
 
     #[test]
