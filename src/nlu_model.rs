@@ -2,7 +2,7 @@
 //! entities) exposed to JavaScript without the chat UI, for authors' tools and for checking that
 //! wasm predicts exactly what the native CLI predicts.
 
-use chatlet_engine::{Model, Understanding};
+use chatlet_engine::{Model, ReferenceTime, Understanding};
 use std::fmt::Write;
 use wasm_bindgen::prelude::*;
 
@@ -24,8 +24,15 @@ impl NluModel {
 
     /// Understands one utterance; returns JSON in the shape of `chatlet predict`'s lines:
     /// `{"text", "intent", "confidence", "ranking": [{"intent", "confidence"}], "entities": [...]}`.
-    pub fn understand(&self, text: &str) -> String {
-        to_json(text, &self.model.understand(text))
+    /// `now` (`YYYY-MM-DDTHH:MM`, local time) resolves dates; without it none are extracted.
+    pub fn understand(&self, text: &str, now: Option<String>) -> Result<String, JsError> {
+        let now = match now {
+            Some(now) => Some(ReferenceTime::parse(&now).ok_or_else(|| {
+                JsError::new(&format!("now: expected YYYY-MM-DDTHH:MM, got {now:?}"))
+            })?),
+            None => None,
+        };
+        Ok(to_json(text, &self.model.understand(text, now.as_ref())))
     }
 }
 

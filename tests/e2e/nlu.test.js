@@ -10,26 +10,31 @@ import { chatletBin, openPage, repo, useServerAndBrowser } from "./harness.js";
 
 const env = useServerAndBrowser();
 const fixtures = join(repo, "tests", "e2e", "fixtures");
+// A bot with every kind of entity: learned, lookup with synonyms, pattern, built-ins with dates.
+const bot = join(repo, "crates", "chatlet-engine", "tests", "fixtures", "weather-bot.yaml");
+const now = "2026-11-22T10:00";
 
 test("wasm predictions are identical to native ones", async () => {
   const dir = mkdtempSync(join(tmpdir(), "chatlet-nlu-"));
   const model = join(dir, "model.chatlet");
-  execFileSync(chatletBin, ["train", join(fixtures, "nlu-train.jsonl"), "-o", model], { stdio: "pipe" });
+  execFileSync(chatletBin, ["train", bot, "-o", model], { stdio: "pipe" });
   const inputs = join(fixtures, "nlu-inputs.jsonl");
-  const native = execFileSync(chatletBin, ["predict", "--model", model, inputs], { encoding: "utf8" })
+  const native = execFileSync(chatletBin, ["predict", "--model", model, "--now", now, inputs], { encoding: "utf8" })
     .trim().split("\n").map((line) => JSON.parse(line));
   const texts = readFileSync(inputs, "utf8").trim().split("\n").map((line) => JSON.parse(line).text);
   assert.equal(native.length, texts.length);
   // The fixture model must really find something, or the comparison proves little.
-  assert.ok(native.some((p) => p.entities.length > 0) && native.some((p) => p.intent === "weather"));
+  const kinds = new Set(native.flatMap((p) => p.entities.map((e) => e.entity)));
+  for (const kind of ["city", "when", "at", "order", "amount", "phone"]) assert.ok(kinds.has(kind), `no ${kind} found`);
+  assert.ok(native.some((p) => p.intent === "weather") && native.some((p) => p.intent === "oos"));
 
   const { context, page, problems } = await openPage(env.browser, env.baseUrl, "en-US");
-  const inBrowser = await page.evaluate(async ({ bytes, texts }) => {
+  const inBrowser = await page.evaluate(async ({ bytes, texts, now }) => {
     const wasm = await import("/pkg/chatlet_widget.js");
     await wasm.default();
     const nlu = new wasm.NluModel(new Uint8Array(bytes));
-    return texts.map((text) => JSON.parse(nlu.understand(text)));
-  }, { bytes: [...readFileSync(model)], texts });
+    return texts.map((text) => JSON.parse(nlu.understand(text, now)));
+  }, { bytes: [...readFileSync(model)], texts, now });
   assert.deepEqual(inBrowser, native);
   assert.deepEqual(problems, []);
   await context.close();

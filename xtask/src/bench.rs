@@ -89,6 +89,24 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .args(&datasets)
         .dir(&paths.harness)
         .run()?;
+    let wasm_out = paths.work.join("wasm-latency.json");
+    let _ = std::fs::remove_file(&wasm_out);
+    if datasets.iter().any(|d| d == "clinc150") {
+        crate::setup::test_tools(root)?;
+        crate::widget_build::build_all(root)?;
+        Cmd::new("node")
+            .arg(root.join("tests").join("e2e").join("wasm-latency.js"))
+            .arg(
+                paths
+                    .work
+                    .join("runs")
+                    .join("clinc150")
+                    .join("model.chatlet"),
+            )
+            .arg(data.join("clinc150").join("test.jsonl"))
+            .arg(&wasm_out)
+            .run()?;
+    }
     let scored = read_json(&paths.harness.join("results").join("summary.json"))?;
     let peers = read_json(
         &paths
@@ -97,7 +115,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             .join("results")
             .join("summary.json"),
     )?;
-    let wasm = read_json(&paths.work.join("wasm-latency.json")).ok();
+    let wasm = read_json(&wasm_out).ok();
     let report = render(
         &datasets,
         &scored,

@@ -7,7 +7,7 @@ mod evaluation_report;
 mod progress_bar;
 
 use anyhow::{Context, Result, bail};
-use chatlet_engine::{Model, TrainOptions, bot};
+use chatlet_engine::{Model, ReferenceTime, TrainOptions, bot};
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -52,6 +52,9 @@ enum Command {
         /// The trained model.
         #[arg(long)]
         model: PathBuf,
+        /// Reference time for dates (`YYYY-MM-DDTHH:MM`; default: now, UTC).
+        #[arg(long)]
+        now: Option<String>,
         /// JSONL input; stdin when absent.
         file: Option<PathBuf>,
     },
@@ -133,7 +136,9 @@ fn run(cli: Cli) -> Result<()> {
             options.prune_below = prune_below.unwrap_or(options.prune_below);
             train(&input, &output, valid.as_deref(), &options)
         }
-        Command::Predict { model, file } => predict(&model, file.as_deref()),
+        Command::Predict { model, file, now } => {
+            predict(&model, file.as_deref(), &reference_time(now.as_deref())?)
+        }
         Command::Bench {
             model,
             test,
@@ -251,7 +256,24 @@ fn train(input: &Path, output: &Path, valid: Option<&Path>, options: &TrainOptio
     Ok(())
 }
 
-fn predict(model: &Path, file: Option<&Path>) -> Result<()> {
+/// The reference time for resolving dates: `--now`, or the current UTC time.
+fn reference_time(now: Option<&str>) -> Result<ReferenceTime> {
+    if let Some(now) = now {
+        return ReferenceTime::parse(now)
+            .with_context(|| format!("--now: expected YYYY-MM-DDTHH:MM, got {now:?}"));
+    }
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs();
+    Ok(ReferenceTime {
+        date: chatlet_engine::Date::from_days((seconds / 86_400) as i64),
+        hour: (seconds % 86_400 / 3600) as u32,
+        minute: (seconds % 3600 / 60) as u32,
+    })
+}
+
+fn predict(model: &Path, file: Option<&Path>, now: &ReferenceTime) -> Result<()> {
     let model = load_model(model)?;
     let input: Box<dyn BufRead> = match file {
         Some(path) => Box::new(std::io::BufReader::new(
@@ -270,7 +292,7 @@ fn predict(model: &Path, file: Option<&Path>) -> Result<()> {
         let value: serde_json::Value =
             serde_json::from_str(&line).with_context(|| format!("{}: not a JSON object", at()))?;
         let utterance = dataset::utterance(&value, true).with_context(at)?;
-        let understood = model.understand(&utterance.text);
+        let understood = model.understand(&utterance.text, Some(now));
         serde_json::to_writer(&mut out, &prediction_json(&utterance.text, &understood))?;
         out.write_all(b"\n")?;
     }
@@ -298,7 +320,7 @@ fn bench(model_path: &Path, test: &Path, valid: Option<&Path>, out: &Path) -> Re
     let write_predictions = |set: &[chatlet_engine::Utterance], file: &str| -> Result<()> {
         let mut lines = String::new();
         for u in set {
-            let understood = model.understand(&u.text);
+            let understood = model.understand(&u.text, None);
             let spans: Vec<serde_json::Value> = understood
                 .entities
                 .iter()
@@ -322,13 +344,13 @@ fn bench(model_path: &Path, test: &Path, valid: Option<&Path>, out: &Path) -> Re
     }
     // One utterance at a time, after 20 warm-up calls, as the peer harness measures.
     for u in test_set.iter().take(20) {
-        std::hint::black_box(model.understand(&u.text));
+        std::hint::black_box(model.understand(&u.text, None));
     }
     let mut micros: Vec<f64> = test_set
         .iter()
         .map(|u| {
             let started = Instant::now();
-            std::hint::black_box(model.understand(std::hint::black_box(&u.text)));
+            std::hint::black_box(model.understand(std::hint::black_box(&u.text), None));
             started.elapsed().as_secs_f64() * 1e6
         })
         .collect();
@@ -356,7 +378,7 @@ fn test(model_path: &Path, file: &Path, html: Option<&Path>) -> Result<()> {
     let predicted: Vec<chatlet_engine::evaluation::Predicted> = gold
         .iter()
         .map(|u| {
-            let understood = model.understand(&u.text);
+            let understood = model.understand(&u.text, None);
             chatlet_engine::evaluation::Predicted {
                 intent: understood.intent,
                 best: understood.best,

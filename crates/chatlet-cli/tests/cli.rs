@@ -117,3 +117,112 @@ fn a_damaged_model_is_refused_with_a_clear_error() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn trains_predicts_and_tests_a_jsonl_data_set() {
+    let data = repo().join("crates/chatlet-cli/tests/fixtures/dataset");
+    let dir = scratch("dataset");
+    let model = dir.join("model.chatlet");
+    let path = |name: &str| data.join(name).to_str().unwrap().to_owned();
+    let train = chatlet(
+        &[
+            "train",
+            &path("train.jsonl"),
+            "--valid",
+            &path("valid.jsonl"),
+            "-o",
+            model.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(train.status.success(), "{}", text(&train.stderr));
+    assert!(
+        text(&train.stderr).contains("3 intents"),
+        "{}",
+        text(&train.stderr)
+    );
+
+    // predict: one JSON line per input line, other fields ignored, offsets in code points.
+    let predict = chatlet(
+        &["predict", "--model", model.to_str().unwrap()],
+        Some("{\"text\": \"南京明天天气怎么样\", \"id\": 7}\n\n{\"text\": \"hello there\"}\n"),
+    );
+    assert!(predict.status.success(), "{}", text(&predict.stderr));
+    let lines: Vec<serde_json::Value> = text(&predict.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["intent"], "weather");
+    assert_eq!(
+        lines[0]["entities"][0],
+        serde_json::json!({"start": 0, "end": 2, "entity": "city", "value": "南京"})
+    );
+    assert_eq!(lines[1]["intent"], "greet");
+    let ranking = lines[1]["ranking"].as_array().unwrap();
+    assert_eq!(ranking.len(), 3);
+    assert!(ranking[0]["confidence"].as_f64() >= ranking[1]["confidence"].as_f64());
+
+    // test: the report's numbers and an HTML page with the heat map.
+    let html = dir.join("report.html");
+    let test = chatlet(
+        &[
+            "test",
+            "--model",
+            model.to_str().unwrap(),
+            &path("test.jsonl"),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(test.status.success(), "{}", text(&test.stderr));
+    let report = text(&test.stdout);
+    for line in [
+        "accuracy ",
+        "macro-F1",
+        "out-of-scope recall",
+        "slot F1",
+        "per intent",
+        "weather",
+    ] {
+        assert!(report.contains(line), "missing {line:?} in\n{report}");
+    }
+    let accuracy: f64 = report
+        .lines()
+        .find_map(|l| l.strip_prefix("accuracy "))
+        .and_then(|rest| rest.trim().trim_end_matches('%').parse().ok())
+        .expect("an accuracy line");
+    assert!(accuracy >= 75.0, "{report}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<table class=\"matrix\"") && page.matches("<td ").count() == 16);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_broken_data_set_line_is_named() {
+    let dir = scratch("broken-dataset");
+    let file = dir.join("bad.jsonl");
+    std::fs::write(
+        &file,
+        "{\"text\": \"hi\", \"intent\": \"greet\"}\n{\"text\": \"bye\"}\n",
+    )
+    .unwrap();
+    let out = chatlet(
+        &[
+            "train",
+            file.to_str().unwrap(),
+            "-o",
+            dir.join("m.chatlet").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("bad.jsonl:2: field `intent` is missing"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.join("m.chatlet").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -10,12 +10,16 @@
 //! `wasm32-unknown-unknown` and knows nothing of its bindings.
 
 pub mod bot;
+pub mod builtin_entities;
+pub mod calendar;
 pub mod classifier;
 pub mod corpus;
+pub mod entity_rules;
 mod error;
 pub mod evaluation;
 pub mod features;
 mod model;
+mod numerals;
 mod numeric;
 pub mod slot_tagger;
 mod sparse_table;
@@ -23,6 +27,7 @@ pub mod text;
 mod yaml;
 
 pub use bot::Bot;
+pub use calendar::{Date, ReferenceTime};
 pub use classifier::{IntentClassifier, Prediction, Progress, TrainOptions};
 pub use corpus::{Mention, Utterance};
 pub use error::{Diagnostics, Error, ErrorKind, Location};

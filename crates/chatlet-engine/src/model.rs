@@ -2,8 +2,10 @@
 //! format (magic, format version, postcard body) that is checked on load.
 
 use crate::bot::Bot;
+use crate::calendar::ReferenceTime;
 use crate::classifier::{Example, IntentClassifier, Progress, TrainOptions};
 use crate::corpus::{Mention, Utterance};
+use crate::entity_rules::{EntityRules, resolve_overlaps};
 use crate::error::{Error, ErrorKind};
 use crate::slot_tagger::{Annotated, SlotTagger, TaggerOptions};
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,8 @@ pub struct Model {
     classifier: IntentClassifier,
     /// Learned entity spans, when the training data had annotations.
     slot_tagger: Option<SlotTagger>,
+    /// Entities found by rules: lookup tables, patterns, built-ins.
+    entity_rules: EntityRules,
     /// Response variants, indexed like the classifier's labels.
     responses: Vec<Vec<String>>,
 }
@@ -67,10 +71,10 @@ impl Model {
             .intents
             .iter()
             .flat_map(|intent| {
-                intent.examples.iter().map(|text| Utterance {
-                    text: text.clone(),
+                intent.examples.iter().map(|example| Utterance {
+                    text: example.text.clone(),
                     intent: Some(intent.name.clone()),
-                    entities: Vec::new(),
+                    entities: example.entities.clone(),
                 })
             })
             .collect();
@@ -82,6 +86,8 @@ impl Model {
             options,
             progress,
         )?;
+        model.entity_rules = EntityRules::new(bot.entities.clone())
+            .map_err(|problem| Error::new(ErrorKind::Bot, problem))?;
         model.welcome = bot.welcome.clone();
         model.fallback = bot.fallback.clone();
         // `from_corpus` orders labels by first appearance, which is the bot's intent order.
@@ -176,6 +182,7 @@ impl Model {
             fallback: None,
             classifier,
             slot_tagger,
+            entity_rules: EntityRules::default(),
             responses,
         })
     }
@@ -200,9 +207,19 @@ impl Model {
         &self.classifier
     }
 
-    /// Classifies one utterance and extracts its entities. Never panics.
-    pub fn understand(&self, utterance: &str) -> Understanding {
+    /// Classifies one utterance and extracts its entities; dates and times resolve against `now`
+    /// (without it, none are extracted). Never panics.
+    pub fn understand(&self, utterance: &str, now: Option<&ReferenceTime>) -> Understanding {
         let prediction = self.classifier.predict(utterance);
+        let mut entities = self.entity_rules.find(utterance, now);
+        if let Some(tagger) = &self.slot_tagger {
+            for mut m in tagger.tag(utterance, prediction.best) {
+                if let Some(canonical) = self.entity_rules.canonical(&m.entity, &m.value) {
+                    m.value = canonical;
+                }
+                entities.push(m);
+            }
+        }
         Understanding {
             intent: prediction.intent.map(str::to_owned),
             best: prediction.best.map(str::to_owned),
@@ -212,11 +229,8 @@ impl Model {
                 .iter()
                 .map(|s| (s.intent.to_owned(), s.confidence))
                 .collect(),
-            entities: self
-                .slot_tagger
-                .as_ref()
-                .map(|t| t.tag(utterance, prediction.best))
-                .unwrap_or_default(),
+            // Rules come first, so they win a tie with a learned span of the same length.
+            entities: resolve_overlaps(entities),
         }
     }
 

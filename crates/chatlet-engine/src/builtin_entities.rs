@@ -1,0 +1,878 @@
+//! Built-in entities, found by rules and resolved to values in both languages: numbers
+//! (三百五十, 1.5万, 3,000), money (¥50, 50元, $5), percentages, dates and times (明天下午三点,
+//! 下周一, tomorrow at 3pm, 12/25), durations, phone numbers, email addresses and URLs.
+//! Dates resolve against a [`ReferenceTime`] that the caller passes in; the engine reads no clock.
+//!
+//! Values are normalized strings: numbers as decimals (`350`, `1.5`), money as `50 CNY`,
+//! percentages as `15%`, dates as `2026-11-23`, times as `2026-11-23T15:00`, durations in ISO 8601
+//! (`PT2H`, `P3D`), phones in E.164 (`+8613812345678`), emails lowercased, URLs as written.
+
+use crate::calendar::{Date, ReferenceTime};
+use crate::corpus::Mention;
+use crate::numerals::{self, Read};
+use crate::text::fold_char;
+
+/// The names of the built-in entity types.
+pub const BUILTIN_ENTITIES: &[&str] = &[
+    "number", "money", "percent", "date", "time", "duration", "phone", "email", "url",
+];
+
+/// Finds the built-in entities of the types in `wanted` (names from [`BUILTIN_ENTITIES`]).
+/// Without a reference time, no dates or times are extracted. Spans never overlap; the longest
+/// match wins. Never panics.
+pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Vec<Mention> {
+    let original: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = original.iter().map(|&c| fold_char(c)).collect();
+    let wants = |name: &str| wanted.iter().any(|w| w == name);
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let mut best: Option<(usize, &'static str, String)> = None;
+        let mut offer = |candidate: Option<(usize, &'static str, String)>| {
+            if let Some(c) = candidate
+                && c.0 > 0
+                && wants(c.1)
+                && best.as_ref().is_none_or(|b| c.0 > b.0)
+            {
+                best = Some(c);
+            }
+        };
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        if wants("email") {
+            offer(email(&chars, i).map(|n| (n, "email", chars[i..i + n].iter().collect())));
+        }
+        if wants("url") {
+            offer(url(&chars, i).map(|n| (n, "url", original[i..i + n].iter().collect())));
+        }
+        if wants("phone") {
+            offer(phone(&chars, i).map(|(n, v)| (n, "phone", v)));
+        }
+        if wants("money") {
+            offer(money(&chars, i).map(|(n, v)| (n, "money", v)));
+        }
+        if wants("percent") {
+            offer(percent(&chars, i).map(|(n, v)| (n, "percent", format!("{}%", decimal(v)))));
+        }
+        if let Some(now) = now.filter(|_| wants("date") || wants("time")) {
+            let (date, time) = date_time(&chars, i, now);
+            offer(date);
+            offer(time);
+        }
+        if wants("duration") {
+            offer(duration(&chars, i).map(|(n, v)| (n, "duration", v)));
+        }
+        if wants("number") {
+            offer(number(&chars, i, false).map(|(v, n)| (n, "number", decimal(v))));
+        }
+        match best {
+            Some((length, entity, value)) => {
+                found.push(Mention {
+                    start: i,
+                    end: i + length,
+                    entity: entity.to_owned(),
+                    value,
+                });
+                i += length;
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+/// A number as a short decimal: `350`, `1.5`, `0.25`.
+fn decimal(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        let s = format!("{v:.6}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+/// Length of `pattern` if the text at `at` starts with it (the text is already folded).
+fn starts(chars: &[char], at: usize, pattern: &str) -> Option<usize> {
+    let mut n = 0;
+    for p in pattern.chars() {
+        if chars.get(at + n) != Some(&p) {
+            return None;
+        }
+        n += 1;
+    }
+    Some(n)
+}
+
+/// The first of `patterns` that the text at `at` starts with: (index, length).
+fn starts_any(chars: &[char], at: usize, patterns: &[&str]) -> Option<(usize, usize)> {
+    patterns
+        .iter()
+        .enumerate()
+        .find_map(|(k, p)| starts(chars, at, p).map(|n| (k, n)))
+}
+
+/// Like [`starts_any`] over the pattern each item names.
+fn starts_any_by<T>(
+    chars: &[char],
+    at: usize,
+    items: &[T],
+    pattern: impl Fn(&T) -> &str,
+) -> Option<(usize, usize)> {
+    items
+        .iter()
+        .enumerate()
+        .find_map(|(k, item)| starts(chars, at, pattern(item)).map(|n| (k, n)))
+}
+
+/// True if an English word continues at `at` (so a match ending before it would cut a word).
+fn word_continues(chars: &[char], at: usize) -> bool {
+    chars.get(at).is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+fn word_starts_here(chars: &[char], at: usize) -> bool {
+    at == 0 || !chars[at - 1].is_ascii_alphanumeric()
+}
+
+/// Any number notation; `lone_ok` lets a lone 一 or 两 count (before a unit such as 个 or 天).
+fn number(chars: &[char], at: usize, lone_ok: bool) -> Option<Read> {
+    if let Some(r) = numerals::arabic(chars, at) {
+        return Some(r);
+    }
+    if let Some(r) = numerals::chinese(chars, at, lone_ok) {
+        return Some(r);
+    }
+    numerals::english(chars, at)
+}
+
+fn spaces(chars: &[char], at: usize) -> usize {
+    chars[at.min(chars.len())..]
+        .iter()
+        .take_while(|&&c| c == ' ')
+        .count()
+}
+
+fn email(chars: &[char], at: usize) -> Option<usize> {
+    let local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    if at > 0 && local(chars[at - 1]) || !chars[at].is_ascii_alphanumeric() {
+        return None;
+    }
+    let name = chars[at..].iter().take_while(|&&c| local(c)).count();
+    let mut i = at + name;
+    if chars.get(i) != Some(&'@') {
+        return None;
+    }
+    i += 1;
+    let label = |i: usize| {
+        chars[i.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == '-')
+            .count()
+    };
+    let mut labels = 0;
+    let mut end = i;
+    loop {
+        let n = label(i);
+        if n == 0 {
+            break;
+        }
+        labels += 1;
+        end = i + n;
+        if chars.get(end) == Some(&'.') && label(end + 1) > 0 {
+            i = end + 1;
+        } else {
+            break;
+        }
+    }
+    let tld = chars[..end]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    (labels >= 2 && tld >= 2).then_some(end - at)
+}
+
+fn url(chars: &[char], at: usize) -> Option<usize> {
+    if !word_starts_here(chars, at) {
+        return None;
+    }
+    starts_any(chars, at, &["https://", "http://", "www."])?;
+    let mut end = at
+        + chars[at..]
+            .iter()
+            .take_while(|&&c| {
+                !c.is_whitespace()
+                    && !crate::text::is_cjk(c)
+                    && !"<>\"'`，。！？、（）【】".contains(c)
+            })
+            .count();
+    while end > at && ".,!?;:)]}".contains(chars[end - 1]) {
+        end -= 1;
+    }
+    (end - at > 4).then_some(end - at)
+}
+
+fn phone(chars: &[char], at: usize) -> Option<(usize, String)> {
+    let c = chars[at];
+    if !(c == '+' || c.is_ascii_digit()) || (at > 0 && chars[at - 1].is_ascii_alphanumeric()) {
+        return None;
+    }
+    let mut digits = String::new();
+    let mut end = at;
+    let mut i = at + usize::from(c == '+');
+    let mut separator_run = 0;
+    while let Some(&c) = chars.get(i) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            separator_run = 0;
+            end = i + 1;
+        } else if (c == ' ' || c == '-' || c == '(' || c == ')')
+            && separator_run < 2
+            && !digits.is_empty()
+        {
+            separator_run += 1;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if word_continues(chars, end)
+        || chars.get(end) == Some(&'.') && chars.get(end + 1).is_some_and(char::is_ascii_digit)
+    {
+        return None;
+    }
+    let mobile =
+        |d: &str| d.len() == 11 && d.starts_with('1') && matches!(d.as_bytes()[1], b'3'..=b'9');
+    let value = if c == '+' {
+        (8..=15)
+            .contains(&digits.len())
+            .then(|| format!("+{digits}"))?
+    } else if mobile(&digits) {
+        format!("+86{digits}")
+    } else if let Some(rest) = digits
+        .strip_prefix("0086")
+        .or_else(|| digits.strip_prefix("86"))
+        .filter(|d| mobile(d))
+    {
+        format!("+86{rest}")
+    } else {
+        return None;
+    };
+    Some((end - at, value))
+}
+
+const CURRENCY_PREFIXES: &[(&str, &str)] = &[
+    ("¥", "CNY"),
+    ("￥", "CNY"),
+    ("rmb", "CNY"),
+    ("cny", "CNY"),
+    ("$", "USD"),
+    ("usd", "USD"),
+    ("us$", "USD"),
+    ("€", "EUR"),
+    ("eur", "EUR"),
+    ("£", "GBP"),
+    ("gbp", "GBP"),
+];
+
+const CURRENCY_SUFFIXES: &[(&str, &str)] = &[
+    ("块钱", "CNY"),
+    ("元", "CNY"),
+    ("块", "CNY"),
+    ("人民币", "CNY"),
+    ("美元", "USD"),
+    ("美金", "USD"),
+    ("欧元", "EUR"),
+    ("英镑", "GBP"),
+    ("dollars", "USD"),
+    ("dollar", "USD"),
+    ("bucks", "USD"),
+    ("yuan", "CNY"),
+    ("rmb", "CNY"),
+    ("cny", "CNY"),
+    ("usd", "USD"),
+    ("euros", "EUR"),
+    ("euro", "EUR"),
+    ("eur", "EUR"),
+    ("pounds", "GBP"),
+    ("gbp", "GBP"),
+];
+
+fn money(chars: &[char], at: usize) -> Option<(usize, String)> {
+    for (prefix, currency) in CURRENCY_PREFIXES {
+        if let Some(n) = starts(chars, at, prefix) {
+            if prefix.chars().all(|c| c.is_ascii_alphabetic()) && !word_starts_here(chars, at) {
+                continue;
+            }
+            let gap = n + spaces(chars, at + n);
+            if let Some((v, len)) = number(chars, at + gap, true) {
+                return Some((gap + len, format!("{} {currency}", decimal(v))));
+            }
+        }
+    }
+    let (v, len) = number(chars, at, true)?;
+    let gap = len + spaces(chars, at + len);
+    for (suffix, currency) in CURRENCY_SUFFIXES {
+        if let Some(n) = starts(chars, at + gap, suffix) {
+            if suffix.is_ascii() && word_continues(chars, at + gap + n) {
+                continue;
+            }
+            return Some((gap + n, format!("{} {currency}", decimal(v))));
+        }
+    }
+    None
+}
+
+fn percent(chars: &[char], at: usize) -> Option<(usize, f64)> {
+    if let Some(n) = starts(chars, at, "百分之") {
+        let (v, len) = number(chars, at + n, true)?;
+        return Some((n + len, v));
+    }
+    let (v, len) = number(chars, at, true)?;
+    let gap = len + spaces(chars, at + len);
+    if chars.get(at + len) == Some(&'%') {
+        return Some((len + 1, v));
+    }
+    let (_, n) = starts_any(chars, at + gap, &["percent", "per cent"])?;
+    (!word_continues(chars, at + gap + n)).then_some((gap + n, v))
+}
+
+/// (pattern, ISO 8601 designator, time part?).
+const DURATION_UNITS: &[(&str, &str, bool)] = &[
+    ("个小时", "H", true),
+    ("小时", "H", true),
+    ("个钟头", "H", true),
+    ("钟头", "H", true),
+    ("分钟", "M", true),
+    ("秒钟", "S", true),
+    ("秒", "S", true),
+    ("天", "D", false),
+    ("个星期", "W", false),
+    ("星期", "W", false),
+    ("周", "W", false),
+    ("个月", "M", false),
+    ("hours", "H", true),
+    ("hour", "H", true),
+    ("hrs", "H", true),
+    ("hr", "H", true),
+    ("minutes", "M", true),
+    ("minute", "M", true),
+    ("mins", "M", true),
+    ("min", "M", true),
+    ("seconds", "S", true),
+    ("second", "S", true),
+    ("secs", "S", true),
+    ("days", "D", false),
+    ("day", "D", false),
+    ("weeks", "W", false),
+    ("week", "W", false),
+    ("months", "M", false),
+    ("month", "M", false),
+    ("years", "Y", false),
+    ("year", "Y", false),
+];
+
+fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
+    let iso = |v: f64, unit: &str, time: bool| {
+        format!("P{}{}{unit}", if time { "T" } else { "" }, decimal(v))
+    };
+    if let Some((k, n)) = starts_any(chars, at, &["半小时", "半个小时", "half an hour"]) {
+        let _ = k;
+        return Some((n, "PT30M".to_owned()));
+    }
+    let (mut v, mut len) = match number(chars, at, true) {
+        Some(r) => r,
+        None => match starts(chars, at, "an ").or_else(|| starts(chars, at, "a ")) {
+            Some(n) if word_starts_here(chars, at) => (1.0, n - 1),
+            _ => return None,
+        },
+    };
+    let mut gap = len + spaces(chars, at + len);
+    // 一个半小时: one and a half hours.
+    if let Some(n) = starts(chars, at + gap, "个半") {
+        v += 0.5;
+        gap += n;
+    }
+    let (k, n) = starts_any_by(chars, at + gap, DURATION_UNITS, |u| u.0)?;
+    let (pattern, unit, time) = DURATION_UNITS[k];
+    if pattern.is_ascii() && word_continues(chars, at + gap + n) {
+        return None;
+    }
+    len = gap + n;
+    // A bare 周 or 星期 followed by a weekday is a date (周一), not a duration.
+    if (pattern == "周" || pattern == "星期")
+        && chars
+            .get(at + len)
+            .is_some_and(|&c| weekday_zh(c).is_some())
+    {
+        return None;
+    }
+    Some((len, iso(v, unit, time)))
+}
+
+fn weekday_zh(c: char) -> Option<u32> {
+    Some(match c {
+        '一' => 0,
+        '二' => 1,
+        '三' => 2,
+        '四' => 3,
+        '五' => 4,
+        '六' => 5,
+        '日' | '天' => 6,
+        _ => return None,
+    })
+}
+
+const WEEKDAYS_EN: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+const MONTHS_EN: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// A date alone, and a date with a time of day after it (or a time of day alone, today): both
+/// candidates, so that a bot that only wants dates still gets the date of 明天下午三点.
+type Candidate = Option<(usize, &'static str, String)>;
+
+fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Candidate) {
+    let (date, date_len) = match date(chars, at, now) {
+        Some((d, n)) => (Some(d), n),
+        None => (None, 0),
+    };
+    let date_only = date.map(|d| (date_len, "date", d.to_string()));
+    let mut i = at + date_len;
+    if date.is_some() {
+        i += spaces(chars, i);
+        if let Some(n) = starts(chars, i, "的") {
+            i += n;
+        }
+    }
+    let with_time = time_of_day(chars, i).map(|(hour, minute, n)| {
+        let day = date.unwrap_or(now.date);
+        (i + n - at, "time", format!("{day}T{hour:02}:{minute:02}"))
+    });
+    (date_only, with_time)
+}
+
+fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)> {
+    let today = now.date;
+    const RELATIVE: &[(&str, i64)] = &[
+        ("大后天", 3),
+        ("后天", 2),
+        ("明天", 1),
+        ("明日", 1),
+        ("今天", 0),
+        ("今日", 0),
+        ("今晚", 0),
+        ("昨天", -1),
+        ("前天", -2),
+        ("the day after tomorrow", 2),
+        ("day after tomorrow", 2),
+        ("tomorrow", 1),
+        ("today", 0),
+        ("tonight", 0),
+        ("yesterday", -1),
+    ];
+    for (pattern, shift) in RELATIVE {
+        if let Some(n) = starts(chars, at, pattern) {
+            if pattern.is_ascii() && (!word_starts_here(chars, at) || word_continues(chars, at + n))
+            {
+                continue;
+            }
+            // 今晚 and tonight keep their evening meaning for a following hour, via time_of_day's
+            // reading of "晚"; here they are just today.
+            let n = if *pattern == "今晚" { n - 1 } else { n };
+            return Some((today.plus_days(*shift), n));
+        }
+    }
+    // 下周一, 这周五, 上星期三, 周日, 星期天, 礼拜二.
+    let (week_shift, prefix) =
+        match starts_any(chars, at, &["下个", "下", "这个", "这", "本", "上个", "上"]) {
+            Some((k, n)) => ([1, 1, 0, 0, 0, -1, -1][k], n),
+            None => (0, 0),
+        };
+    if let Some((_, n)) = starts_any(chars, at + prefix, &["星期", "礼拜", "周"])
+        && let Some(w) = chars.get(at + prefix + n).and_then(|&c| weekday_zh(c))
+    {
+        let length = prefix + n + 1;
+        let date = if prefix == 0 {
+            next_weekday(today, w)
+        } else {
+            week_day(today, week_shift, w)
+        };
+        return Some((date, length));
+    }
+    // English weekdays: next monday, this friday, last tuesday, monday.
+    if word_starts_here(chars, at) {
+        let (shift, skip) = match starts_any(chars, at, &["next ", "this ", "last "]) {
+            Some((k, n)) => (Some([1, 0, -1][k]), n),
+            None => (None, 0),
+        };
+        if let Some((w, n)) = starts_any(chars, at + skip, WEEKDAYS_EN)
+            && !word_continues(chars, at + skip + n)
+        {
+            let date = match shift {
+                Some(s) => week_day(today, s, w as u32),
+                None => next_weekday(today, w as u32),
+            };
+            return Some((date, skip + n));
+        }
+    }
+    // 2026年12月25日, 12月25号, 25号.
+    if let Some(found) = chinese_date(chars, at, today) {
+        return Some(found);
+    }
+    english_date(chars, at, today)
+}
+
+/// The weekday `w` (Monday = 0) of the week `shift` weeks from this one (weeks start Monday).
+fn week_day(today: Date, shift: i64, w: u32) -> Date {
+    today.plus_days(shift * 7 + i64::from(w) - i64::from(today.weekday()))
+}
+
+/// The next day that is weekday `w`, today included.
+fn next_weekday(today: Date, w: u32) -> Date {
+    today.plus_days((i64::from(w) - i64::from(today.weekday())).rem_euclid(7))
+}
+
+/// A month and day with no year: this year's, or next year's if that has passed.
+fn upcoming(today: Date, month: u32, day: u32) -> Option<Date> {
+    let this_year = Date::new(today.year, month, day)?;
+    if this_year < today {
+        Date::new(today.year + 1, month, day)
+    } else {
+        Some(this_year)
+    }
+}
+
+fn small_number(chars: &[char], at: usize) -> Option<(u32, usize)> {
+    let (v, n) = numerals::arabic(chars, at).or_else(|| numerals::chinese(chars, at, true))?;
+    (v.fract() == 0.0 && (0.0..=9999.0).contains(&v)).then_some((v as u32, n))
+}
+
+fn chinese_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)> {
+    let mut i = at;
+    let mut year = None;
+    if let Some((y, n)) = small_number(chars, i)
+        && y >= 1000
+        && chars.get(i + n) == Some(&'年')
+    {
+        year = Some(y as i32);
+        i += n + 1;
+    }
+    let (first, n) = small_number(chars, i)?;
+    i += n;
+    match chars.get(i) {
+        Some('月') => {
+            let (day, m) = small_number(chars, i + 1)?;
+            let (_, suffix) = starts_any(chars, i + 1 + m, &["日", "号", "號"])?;
+            let date = match year {
+                Some(y) => Date::new(y, first, day)?,
+                None => upcoming(today, first, day)?,
+            };
+            Some((date, i + 1 + m + suffix - at))
+        }
+        Some('号' | '號') if year.is_none() => {
+            // A day of this month (or next month, if it has passed).
+            let date = Date::new(today.year, today.month, first)
+                .filter(|d| *d >= today)
+                .or_else(|| {
+                    let next = today.plus_days(i64::from(31 - today.day.min(28)));
+                    Date::new(next.year, next.month, first)
+                })?;
+            Some((date, i + 1 - at))
+        }
+        _ => None,
+    }
+}
+
+fn english_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)> {
+    if !word_starts_here(chars, at) {
+        return None;
+    }
+    let digits = |i: usize| {
+        chars[i.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let read = |i: usize, n: usize| -> u32 {
+        chars[i..i + n]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0)
+    };
+    // 2026-12-25
+    let n = digits(at);
+    if n == 4
+        && chars.get(at + 4) == Some(&'-')
+        && digits(at + 5) == 2
+        && chars.get(at + 7) == Some(&'-')
+        && digits(at + 8) == 2
+    {
+        let date = Date::new(read(at, 4) as i32, read(at + 5, 2), read(at + 8, 2))?;
+        return Some((date, 10));
+    }
+    // 12/25 and 12/25/2026 (month first).
+    if (1..=2).contains(&n) && chars.get(at + n) == Some(&'/') {
+        let m = digits(at + n + 1);
+        if (1..=2).contains(&m) {
+            let (month, day) = (read(at, n), read(at + n + 1, m));
+            let mut end = at + n + 1 + m;
+            let date = if chars.get(end) == Some(&'/') && digits(end + 1) == 4 {
+                let year = read(end + 1, 4) as i32;
+                end += 5;
+                Date::new(year, month, day)?
+            } else {
+                upcoming(today, month, day)?
+            };
+            return (!word_continues(chars, end) && chars.get(end) != Some(&'/'))
+                .then_some((date, end - at));
+        }
+    }
+    // December 25(th)(, 2026) and 25(th) December (2026); three-letter month names too.
+    let month_at = |i: usize| -> Option<(u32, usize)> {
+        MONTHS_EN.iter().enumerate().find_map(|(k, name)| {
+            let full = starts(chars, i, name).filter(|&n| !word_continues(chars, i + n));
+            let short = starts(chars, i, &name[..3])
+                .filter(|&n| !word_continues(chars, i + n) && chars.get(i + n) != Some(&'.'));
+            full.or(short).map(|n| (k as u32 + 1, n))
+        })
+    };
+    let ordinal = |i: usize| -> Option<(u32, usize)> {
+        let n = digits(i);
+        if !(1..=2).contains(&n) {
+            return None;
+        }
+        let suffix = starts_any(chars, i + n, &["st", "nd", "rd", "th"]).map_or(0, |s| s.1);
+        (!word_continues(chars, i + n + suffix)).then(|| (read(i, n), n + suffix))
+    };
+    let year_after = |i: usize| -> Option<(i32, usize)> {
+        let skip = usize::from(chars.get(i) == Some(&','))
+            + spaces(chars, i + usize::from(chars.get(i) == Some(&',')));
+        (digits(i + skip) == 4 && !word_continues(chars, i + skip + 4))
+            .then(|| (read(i + skip, 4) as i32, skip + 4))
+    };
+    if let Some((month, n)) = month_at(at) {
+        let gap = n + spaces(chars, at + n);
+        let (day, m) = ordinal(at + gap)?;
+        let end = at + gap + m;
+        return Some(match year_after(end) {
+            Some((year, y)) => (Date::new(year, month, day)?, end + y - at),
+            None => (upcoming(today, month, day)?, end - at),
+        });
+    }
+    let (day, m) = ordinal(at)?;
+    let gap = m
+        + spaces(chars, at + m)
+        + starts(chars, at + m + spaces(chars, at + m), "of ").unwrap_or(0);
+    let (month, n) = month_at(at + gap)?;
+    let end = at + gap + n;
+    Some(match year_after(end) {
+        Some((year, y)) => (Date::new(year, month, day)?, end + y - at),
+        None => (upcoming(today, month, day)?, end - at),
+    })
+}
+
+/// A time of day: 下午三点半, 晚上8点15分, 15:30, 3pm, at 3:30 p.m., noon. (hour, minute, length).
+fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
+    const PERIODS: &[(&str, i32)] = &[
+        ("凌晨", 0),
+        ("早上", 0),
+        ("早晨", 0),
+        ("上午", 0),
+        ("中午", 1),
+        ("下午", 2),
+        ("傍晚", 2),
+        ("晚上", 2),
+        ("今晚", 2),
+        ("晚", 2),
+    ];
+    let mut i = at;
+    let mut period = None;
+    if let Some((k, n)) = starts_any_by(chars, i, PERIODS, |p| p.0) {
+        period = Some(PERIODS[k].1);
+        i += n;
+    }
+    let afternoon = |hour: u32, p: Option<i32>| match p {
+        Some(2) if hour < 12 => hour + 12,
+        Some(1) if hour < 6 => hour + 12,
+        _ => hour,
+    };
+    // 15:30 (either language).
+    let digits = |i: usize| {
+        chars[i.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let read = |i: usize, n: usize| -> u32 {
+        chars[i..i + n]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(99)
+    };
+    let english_start = if period.is_none() {
+        starts(chars, i, "at ")
+            .filter(|_| word_starts_here(chars, i))
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let j = i + english_start;
+    let h = digits(j);
+    if (1..=2).contains(&h) && chars.get(j + h) == Some(&':') && digits(j + h + 1) == 2 {
+        let (hour, minute) = (read(j, h), read(j + h + 1, 2));
+        let mut end = j + h + 3;
+        let mut hour = hour;
+        if let Some((pm, n)) = am_pm(chars, end) {
+            hour = if pm { hour % 12 + 12 } else { hour % 12 };
+            end += n;
+        } else {
+            hour = afternoon(hour, period);
+        }
+        return (hour < 24 && minute < 60).then_some((hour, minute, end - at));
+    }
+    // 3pm, 3 pm, at 3 p.m.
+    if (1..=2).contains(&h)
+        && let Some((pm, n)) = am_pm(chars, j + h)
+    {
+        let hour = read(j, h);
+        let hour = if pm { hour % 12 + 12 } else { hour % 12 };
+        return (hour < 24).then_some((hour, 0, j + h + n - at));
+    }
+    if period.is_none()
+        && word_starts_here(chars, j)
+        && let Some((k, n)) = starts_any(chars, j, &["noon", "midnight"])
+            .filter(|&(_, n)| !word_continues(chars, j + n))
+    {
+        return Some((if k == 0 { 12 } else { 0 }, 0, j + n - at));
+    }
+    // 三点, 3点半, 八点十五分, 十点一刻.
+    let (hour, n) = small_number(chars, i)?;
+    let (_, mark) = starts_any(chars, i + n, &["点钟", "点", "點", "时"])?;
+    let mut end = i + n + mark;
+    let mut minute = 0;
+    if let Some(m) = starts(chars, end, "半") {
+        minute = 30;
+        end += m;
+    } else if let Some((k, m)) = starts_any(chars, end, &["一刻", "三刻"]) {
+        minute = [15, 45][k];
+        end += m;
+    } else if let Some((v, m)) = small_number(chars, end)
+        && v < 60
+    {
+        minute = v;
+        end += m;
+        end += starts(chars, end, "分").unwrap_or(0);
+    }
+    let hour = afternoon(hour, period);
+    (hour < 24).then_some((hour, minute, end - at))
+}
+
+/// `am`, `pm`, `a.m.`, `p.m.` after optional spaces: (is pm, length).
+fn am_pm(chars: &[char], at: usize) -> Option<(bool, usize)> {
+    let gap = spaces(chars, at);
+    let (k, n) = starts_any(chars, at + gap, &["a.m.", "p.m.", "am", "pm"])?;
+    if word_continues(chars, at + gap + n) {
+        return None;
+    }
+    Some((k % 2 == 1, gap + n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> ReferenceTime {
+        // A Sunday.
+        ReferenceTime {
+            date: Date::new(2026, 11, 22).unwrap(),
+            hour: 10,
+            minute: 0,
+        }
+    }
+
+    fn all() -> Vec<String> {
+        BUILTIN_ENTITIES.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// `(entity, value, covered text)` of every match.
+    fn found(text: &str) -> Vec<(String, String, String)> {
+        let chars: Vec<char> = text.chars().collect();
+        extract(text, Some(&now()), &all())
+            .into_iter()
+            .map(|m| (m.entity, m.value, chars[m.start..m.end].iter().collect()))
+            .collect()
+    }
+
+    fn one(text: &str) -> (String, String, String) {
+        let f = found(text);
+        assert_eq!(f.len(), 1, "{text:?}: {f:?}");
+        f.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn fixtures() {
+        // (text, entity, value, covered text): one built-in entity per line.
+        let table = include_str!("../tests/fixtures/builtin_entities.tsv");
+        let mut checked = 0;
+        for (n, line) in table.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let cells: Vec<&str> = line.split('\t').collect();
+            assert_eq!(cells.len(), 4, "line {}: {line:?}", n + 1);
+            let got = one(cells[0]);
+            assert_eq!(
+                (got.0.as_str(), got.1.as_str(), got.2.as_str()),
+                (cells[1], cells[2], cells[3]),
+                "builtin_entities.tsv line {}",
+                n + 1
+            );
+            checked += 1;
+        }
+        assert!(checked >= 40, "{checked}");
+    }
+
+    #[test]
+    fn several_in_one_sentence_and_nothing_in_plain_words() {
+        let f = found("明天下午三点送到，运费¥15，联系13812345678");
+        let kinds: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(kinds, ["time", "money", "phone"], "{f:?}");
+        assert!(found("看一下，我们一起去").is_empty());
+        assert!(found("hello there, how are you").is_empty());
+    }
+
+    #[test]
+    fn only_wanted_types_and_no_dates_without_a_reference_time() {
+        let wanted = vec!["number".to_owned()];
+        let m = extract("50元 明天", None, &wanted);
+        assert_eq!(m.len(), 1);
+        assert_eq!(
+            (m[0].entity.as_str(), m[0].value.as_str()),
+            ("number", "50")
+        );
+        assert!(extract("明天", None, &all()).is_empty());
+    }
+}

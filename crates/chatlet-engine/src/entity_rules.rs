@@ -1,0 +1,381 @@
+//! Entities found by rules a bot declares: lookup tables (canonical values with synonyms,
+//! optionally fuzzy), regular expressions, and built-ins (numbers, dates, money, ...). Also maps a
+//! learned span to its lookup table's canonical value.
+
+use crate::builtin_entities;
+use crate::calendar::ReferenceTime;
+use crate::corpus::Mention;
+use crate::text::{self, TokenKind, fold_char};
+use serde::{Deserialize, Serialize};
+
+/// One declared entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EntityRule {
+    /// Canonical values, each with its synonyms; `fuzzy` also accepts one typo in longer words.
+    Lookup {
+        /// `(canonical value, synonyms)`; the canonical value matches itself too.
+        values: Vec<(String, Vec<String>)>,
+        /// Accept one edit in Latin-script words of five letters or more.
+        fuzzy: bool,
+    },
+    /// A regular expression (regex-lite syntax); the value is the matched text.
+    Pattern(String),
+    /// One of [`builtin_entities::BUILTIN_ENTITIES`].
+    Builtin(String),
+    /// No rule: only the slot tagger finds it, from annotated examples.
+    Learned,
+}
+
+/// The declared entities of a bot, by name, with their regular expressions compiled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(
+    try_from = "Vec<(String, EntityRule)>",
+    into = "Vec<(String, EntityRule)>"
+)]
+pub struct EntityRules {
+    rules: Vec<(String, EntityRule)>,
+    compiled: Vec<Option<regex_lite::Regex>>,
+}
+
+impl PartialEq for EntityRules {
+    fn eq(&self, other: &EntityRules) -> bool {
+        self.rules == other.rules
+    }
+}
+
+impl From<EntityRules> for Vec<(String, EntityRule)> {
+    fn from(r: EntityRules) -> Self {
+        r.rules
+    }
+}
+
+impl TryFrom<Vec<(String, EntityRule)>> for EntityRules {
+    type Error = String;
+
+    fn try_from(rules: Vec<(String, EntityRule)>) -> Result<EntityRules, String> {
+        EntityRules::new(rules)
+    }
+}
+
+impl EntityRules {
+    /// Checks and compiles the rules; the error says which entity is wrong and why.
+    pub fn new(rules: Vec<(String, EntityRule)>) -> Result<EntityRules, String> {
+        let mut compiled = Vec::with_capacity(rules.len());
+        for (name, rule) in &rules {
+            compiled.push(match rule {
+                EntityRule::Pattern(p) => {
+                    Some(compile(p).map_err(|e| format!("entity `{name}`: {e}"))?)
+                }
+                EntityRule::Builtin(kind)
+                    if !builtin_entities::BUILTIN_ENTITIES.contains(&kind.as_str()) =>
+                {
+                    return Err(format!("entity `{name}`: unknown built-in `{kind}`"));
+                }
+                _ => None,
+            });
+        }
+        Ok(EntityRules { rules, compiled })
+    }
+
+    /// True when no entity is declared.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The declared entity names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// Every match of every rule, possibly overlapping, in declaration order.
+    pub fn find(&self, utterance: &str, now: Option<&ReferenceTime>) -> Vec<Mention> {
+        let original: Vec<char> = utterance.chars().collect();
+        let folded: Vec<char> = original.iter().map(|&c| fold_char(c)).collect();
+        let mut found = Vec::new();
+        for ((name, rule), regex) in self.rules.iter().zip(&self.compiled) {
+            match rule {
+                EntityRule::Lookup { values, fuzzy } => {
+                    lookup(&folded, values, *fuzzy, name, &mut found);
+                }
+                EntityRule::Pattern(_) => {
+                    let Some(regex) = regex else { continue };
+                    for m in regex.find_iter(utterance) {
+                        if m.as_str().is_empty() {
+                            continue;
+                        }
+                        let start = utterance[..m.start()].chars().count();
+                        let end = start + m.as_str().chars().count();
+                        found.push(Mention {
+                            start,
+                            end,
+                            entity: name.clone(),
+                            value: m.as_str().to_owned(),
+                        });
+                    }
+                }
+                EntityRule::Learned => {}
+                EntityRule::Builtin(kind) => {
+                    for mut m in
+                        builtin_entities::extract(utterance, now, std::slice::from_ref(kind))
+                    {
+                        m.entity = name.clone();
+                        found.push(m);
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// The canonical value of `span` if `entity` is a lookup table that knows it.
+    pub fn canonical(&self, entity: &str, span: &str) -> Option<String> {
+        let (_, rule) = self.rules.iter().find(|(n, _)| n == entity)?;
+        let EntityRule::Lookup { values, fuzzy } = rule else {
+            return None;
+        };
+        let key: Vec<char> = span.chars().map(fold_char).collect();
+        for (canonical, synonyms) in values {
+            for s in std::iter::once(canonical).chain(synonyms) {
+                let s: Vec<char> = s.chars().map(fold_char).collect();
+                if s == key || (*fuzzy && close_enough(&s, &key)) {
+                    return Some(canonical.clone());
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Compiles a pattern with a size limit: a bot file must not be able to blow up the browser.
+fn compile(pattern: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::RegexBuilder::new(pattern)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("bad regular expression: {e}"))
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !text::is_cjk(c)
+}
+
+/// Exact (and with `fuzzy`, one-typo) matches of synonyms; Latin-script synonyms only match
+/// whole words, CJK ones anywhere. Longest match first, no overlaps within one table.
+fn lookup(
+    folded: &[char],
+    values: &[(String, Vec<String>)],
+    fuzzy: bool,
+    name: &str,
+    out: &mut Vec<Mention>,
+) {
+    let mut entries: Vec<(Vec<char>, &str)> = values
+        .iter()
+        .flat_map(|(canonical, synonyms)| {
+            std::iter::once(canonical).chain(synonyms).map(move |s| {
+                (
+                    s.chars().map(fold_char).collect::<Vec<char>>(),
+                    canonical.as_str(),
+                )
+            })
+        })
+        .filter(|(s, _)| !s.is_empty())
+        .collect();
+    entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
+    let mut taken = vec![false; folded.len()];
+    let mut i = 0;
+    while i < folded.len() {
+        let hit = entries.iter().find(|(s, _)| {
+            let end = i + s.len();
+            end <= folded.len()
+                && folded[i..end] == s[..]
+                && !(is_word_char(s[0]) && i > 0 && is_word_char(folded[i - 1]))
+                && !(is_word_char(s[s.len() - 1])
+                    && folded.get(end).is_some_and(|&c| is_word_char(c)))
+        });
+        match hit {
+            Some((s, canonical)) => {
+                taken[i..i + s.len()].iter_mut().for_each(|t| *t = true);
+                out.push(Mention {
+                    start: i,
+                    end: i + s.len(),
+                    entity: name.to_owned(),
+                    value: (*canonical).to_owned(),
+                });
+                i += s.len();
+            }
+            None => i += 1,
+        }
+    }
+    if !fuzzy {
+        return;
+    }
+    let text: String = folded.iter().collect();
+    for token in text::tokenize(&text) {
+        if token.kind != TokenKind::Word || taken[token.start..token.end].iter().any(|&t| t) {
+            continue;
+        }
+        let word: Vec<char> = token.text.chars().collect();
+        if let Some((_, canonical)) = entries
+            .iter()
+            .find(|(s, _)| s.iter().all(|&c| is_word_char(c)) && close_enough(s, &word))
+        {
+            out.push(Mention {
+                start: token.start,
+                end: token.end,
+                entity: name.to_owned(),
+                value: (*canonical).to_owned(),
+            });
+        }
+    }
+}
+
+/// One edit (insert, delete, substitute or swap of neighbours) apart, for words of 5+ letters.
+fn close_enough(a: &[char], b: &[char]) -> bool {
+    if a.len().min(b.len()) < 5 || a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut before_previous = previous.clone();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (previous[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before_previous[j - 2] + 1);
+            }
+        }
+        before_previous = std::mem::replace(&mut previous, row);
+    }
+    previous[b.len()] <= 1
+}
+
+/// Keeps the longest of overlapping mentions (earlier ones win ties) and sorts by position.
+pub(crate) fn resolve_overlaps(mentions: Vec<Mention>) -> Vec<Mention> {
+    let mut order: Vec<usize> = (0..mentions.len()).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(mentions[i].end - mentions[i].start), i));
+    let mut keep = vec![false; mentions.len()];
+    let mut kept: Vec<usize> = Vec::new();
+    for i in order {
+        let m = &mentions[i];
+        if kept
+            .iter()
+            .all(|&k| mentions[k].end <= m.start || m.end <= mentions[k].start)
+        {
+            kept.push(i);
+            keep[i] = true;
+        }
+    }
+    let mut out: Vec<Mention> = mentions
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(m, k)| k.then_some(m))
+        .collect();
+    out.sort_by_key(|m| m.start);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> EntityRules {
+        EntityRules::new(vec![
+            (
+                "city".to_owned(),
+                EntityRule::Lookup {
+                    values: vec![
+                        (
+                            "北京".to_owned(),
+                            vec![
+                                "北京市".to_owned(),
+                                "beijing".to_owned(),
+                                "peking".to_owned(),
+                            ],
+                        ),
+                        (
+                            "上海".to_owned(),
+                            vec!["shanghai".to_owned(), "沪".to_owned()],
+                        ),
+                    ],
+                    fuzzy: true,
+                },
+            ),
+            (
+                "order".to_owned(),
+                EntityRule::Pattern("[A-Z]{2}[0-9]{6}".to_owned()),
+            ),
+            ("amount".to_owned(), EntityRule::Builtin("money".to_owned())),
+        ])
+        .unwrap()
+    }
+
+    fn found(text: &str) -> Vec<(String, String)> {
+        resolve_overlaps(rules().find(text, None))
+            .into_iter()
+            .map(|m| (m.entity, m.value))
+            .collect()
+    }
+
+    #[test]
+    fn synonyms_typos_patterns_and_builtins() {
+        assert_eq!(
+            found("北京市天气"),
+            [("city".to_owned(), "北京".to_owned())]
+        );
+        assert_eq!(
+            found("flights to Shanghia"),
+            [("city".to_owned(), "上海".to_owned())]
+        );
+        assert_eq!(
+            found("BEIJING or pekin"),
+            [
+                ("city".to_owned(), "北京".to_owned()),
+                ("city".to_owned(), "北京".to_owned())
+            ]
+        );
+        assert!(
+            found("beijingese food").is_empty(),
+            "synonyms match whole words only"
+        );
+        assert_eq!(
+            found("订单AB123456退款50元"),
+            [
+                ("order".to_owned(), "AB123456".to_owned()),
+                ("amount".to_owned(), "50 CNY".to_owned()),
+            ]
+        );
+        assert_eq!(rules().canonical("city", "Peking"), Some("北京".to_owned()));
+        assert_eq!(rules().canonical("city", "paris"), None);
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_the_entity_named() {
+        let err = EntityRules::new(vec![("x".to_owned(), EntityRule::Pattern("(".to_owned()))])
+            .unwrap_err();
+        assert!(
+            err.starts_with("entity `x`: bad regular expression"),
+            "{err}"
+        );
+        let err = EntityRules::new(vec![(
+            "y".to_owned(),
+            EntityRule::Builtin("colour".to_owned()),
+        )])
+        .unwrap_err();
+        assert!(err.contains("unknown built-in `colour`"), "{err}");
+    }
+
+    #[test]
+    fn overlaps_keep_the_longest() {
+        let m = |start, end, e: &str| Mention {
+            start,
+            end,
+            entity: e.to_owned(),
+            value: String::new(),
+        };
+        let kept = resolve_overlaps(vec![m(0, 2, "a"), m(1, 5, "b"), m(5, 6, "c"), m(5, 6, "d")]);
+        let names: Vec<&str> = kept.iter().map(|m| m.entity.as_str()).collect();
+        assert_eq!(names, ["b", "c"]);
+    }
+}

@@ -1,0 +1,261 @@
+//! Reads numbers written in Arabic digits (3,000, 1.5万, 5k), Chinese numerals (三百五十,
+//! 两千零八, 二零二六) and English words (three hundred and fifty). Each reader looks at a
+//! folded character slice at a position and returns the value and how many characters it used.
+
+/// A number read from text: its value and its length in characters.
+pub(crate) type Read = (f64, usize);
+
+fn chinese_digit(c: char) -> Option<u32> {
+    Some(match c {
+        '零' | '〇' => 0,
+        '一' | '壹' => 1,
+        '二' | '两' | '贰' => 2,
+        '三' | '叁' => 3,
+        '四' | '肆' => 4,
+        '五' | '伍' => 5,
+        '六' | '陆' => 6,
+        '七' | '柒' => 7,
+        '八' | '捌' => 8,
+        '九' | '玖' => 9,
+        _ => return None,
+    })
+}
+
+fn chinese_unit(c: char) -> Option<f64> {
+    Some(match c {
+        '十' | '拾' => 10.0,
+        '百' | '佰' => 100.0,
+        '千' | '仟' => 1e3,
+        '万' | '萬' => 1e4,
+        '亿' | '億' => 1e8,
+        _ => return None,
+    })
+}
+
+/// Arabic digits with optional thousands separators, decimals and a multiplier (万, 亿, 千, k).
+pub(crate) fn arabic(chars: &[char], at: usize) -> Option<Read> {
+    let digits_from = |i: usize| {
+        chars[i.min(chars.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    let first = digits_from(at);
+    if first == 0 || (at > 0 && (chars[at - 1].is_ascii_digit() || chars[at - 1] == '.')) {
+        return None;
+    }
+    let mut text: String = chars[at..at + first].iter().collect();
+    let mut i = at + first;
+    // Thousands groups: 3,000 or 1,234,567 (only when the first group has at most 3 digits).
+    if first <= 3 {
+        while chars.get(i) == Some(&',') && digits_from(i + 1) == 3 && digits_from(i + 4) == 0 {
+            text.extend(&chars[i + 1..i + 4]);
+            i += 4;
+        }
+    }
+    if chars.get(i) == Some(&'.') && digits_from(i + 1) > 0 {
+        let decimals = digits_from(i + 1);
+        text.push('.');
+        text.extend(&chars[i + 1..i + 1 + decimals]);
+        i += 1 + decimals;
+    }
+    let mut value: f64 = text.parse().ok()?;
+    match chars.get(i) {
+        Some(&c) if chinese_unit(c).is_some_and(|u| u >= 1e3) => {
+            value *= chinese_unit(c).unwrap_or(1.0);
+            i += 1;
+        }
+        Some('k') if !chars.get(i + 1).is_some_and(|c| c.is_alphanumeric()) => {
+            value *= 1e3;
+            i += 1;
+        }
+        _ => {}
+    }
+    Some((value, i - at))
+}
+
+/// Chinese numerals: 三百五十, 一万两千, 十五, 两千零八; a run of bare digits (二零二六) reads
+/// digit by digit. A lone 一 or 两 is left alone unless `lone_ok` (so 一下 and 一起 are not numbers).
+pub(crate) fn chinese(chars: &[char], at: usize, lone_ok: bool) -> Option<Read> {
+    let run = chars[at..]
+        .iter()
+        .take_while(|&&c| chinese_digit(c).is_some() || chinese_unit(c).is_some())
+        .count();
+    if run == 0 {
+        return None;
+    }
+    let slice = &chars[at..at + run];
+    if run == 1
+        && !lone_ok
+        && matches!(
+            slice[0],
+            '一' | '两' | '二' | '十' | '万' | '千' | '百' | '亿'
+        )
+    {
+        return None;
+    }
+    if slice.iter().all(|&c| chinese_digit(c).is_some()) && run > 1 {
+        let value = slice.iter().fold(0.0, |v, &c| {
+            v * 10.0 + f64::from(chinese_digit(c).unwrap_or(0))
+        });
+        return Some((value, run));
+    }
+    let (mut total, mut section, mut digit) = (0.0f64, 0.0f64, 0.0f64);
+    let mut used = 0;
+    for (i, &c) in slice.iter().enumerate() {
+        if let Some(d) = chinese_digit(c) {
+            digit = f64::from(d);
+        } else if let Some(unit) = chinese_unit(c) {
+            if unit >= 1e4 {
+                total = (total + section + digit) * unit;
+                section = 0.0;
+            } else {
+                // 十五: a unit with no digit before it means one of it.
+                let d = if digit == 0.0 && (i == 0 || chinese_unit(slice[i - 1]).is_some()) {
+                    1.0
+                } else {
+                    digit
+                };
+                section += d * unit;
+            }
+            digit = 0.0;
+        }
+        used = i + 1;
+    }
+    Some((total + section + digit, used))
+}
+
+const ONES: &[(&str, f64)] = &[
+    ("zero", 0.0),
+    ("one", 1.0),
+    ("two", 2.0),
+    ("three", 3.0),
+    ("four", 4.0),
+    ("five", 5.0),
+    ("six", 6.0),
+    ("seven", 7.0),
+    ("eight", 8.0),
+    ("nine", 9.0),
+    ("ten", 10.0),
+    ("eleven", 11.0),
+    ("twelve", 12.0),
+    ("thirteen", 13.0),
+    ("fourteen", 14.0),
+    ("fifteen", 15.0),
+    ("sixteen", 16.0),
+    ("seventeen", 17.0),
+    ("eighteen", 18.0),
+    ("nineteen", 19.0),
+    ("twenty", 20.0),
+    ("thirty", 30.0),
+    ("forty", 40.0),
+    ("fifty", 50.0),
+    ("sixty", 60.0),
+    ("seventy", 70.0),
+    ("eighty", 80.0),
+    ("ninety", 90.0),
+];
+
+const SCALES: &[(&str, f64)] = &[
+    ("hundred", 100.0),
+    ("thousand", 1e3),
+    ("million", 1e6),
+    ("billion", 1e9),
+];
+
+/// The lowercase letter word starting at `at`, if `at` starts a word.
+pub(crate) fn word_at(chars: &[char], at: usize) -> Option<String> {
+    if at > 0 && chars[at - 1].is_alphanumeric() {
+        return None;
+    }
+    let len = chars[at..]
+        .iter()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    (len > 0).then(|| chars[at..at + len].iter().collect())
+}
+
+/// English number words: "three hundred and fifty", "twenty-five", "a thousand".
+pub(crate) fn english(chars: &[char], at: usize) -> Option<Read> {
+    let (mut total, mut current) = (0.0f64, 0.0f64);
+    let mut i = at;
+    let mut end = at;
+    let mut any = false;
+    while let Some(word) = word_at(chars, i) {
+        let len = word.chars().count();
+        if let Some(&(_, v)) = ONES.iter().find(|(w, _)| *w == word) {
+            current += v;
+        } else if let Some(&(_, scale)) = SCALES.iter().find(|(w, _)| *w == word) {
+            if !any && word != "hundred" {
+                break;
+            }
+            let base = if current == 0.0 { 1.0 } else { current };
+            if scale >= 1e3 {
+                total += base * scale;
+                current = 0.0;
+            } else {
+                current = base * scale;
+            }
+        } else if (word == "a" && !any) || (word == "and" && any) {
+            // "a hundred", "hundred and five": only if a number word follows.
+            let next = skip_separator(chars, i + len);
+            let follows = word_at(chars, next).is_some_and(|w| {
+                ONES.iter().any(|(o, _)| *o == w) || SCALES.iter().any(|(s, _)| *s == w)
+            });
+            if !follows {
+                break;
+            }
+            if word == "a" {
+                // "a hundred" is one hundred.
+                current = 1.0;
+                any = true;
+            }
+            i = next;
+            continue;
+        } else {
+            break;
+        }
+        any = true;
+        end = i + len;
+        i = skip_separator(chars, end);
+    }
+    any.then_some((total + current, end - at))
+}
+
+fn skip_separator(chars: &[char], at: usize) -> usize {
+    match chars.get(at) {
+        Some(' ' | '-') => at + 1,
+        _ => at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    #[test]
+    fn reads_every_notation() {
+        assert_eq!(arabic(&chars("3,000 元"), 0), Some((3000.0, 5)));
+        assert_eq!(arabic(&chars("1.5万"), 0), Some((15000.0, 4)));
+        assert_eq!(arabic(&chars("5k"), 0), Some((5000.0, 2)));
+        assert_eq!(arabic(&chars("12,34"), 0), Some((12.0, 2)));
+        assert_eq!(chinese(&chars("三百五十"), 0, false), Some((350.0, 4)));
+        assert_eq!(chinese(&chars("十五"), 0, false), Some((15.0, 2)));
+        assert_eq!(chinese(&chars("一万两千"), 0, false), Some((12000.0, 4)));
+        assert_eq!(chinese(&chars("两千零八"), 0, false), Some((2008.0, 4)));
+        assert_eq!(chinese(&chars("二零二六"), 0, false), Some((2026.0, 4)));
+        assert_eq!(chinese(&chars("一下"), 0, false), None);
+        assert_eq!(chinese(&chars("三个"), 0, false), Some((3.0, 1)));
+        assert_eq!(
+            english(&chars("three hundred and fifty people"), 0),
+            Some((350.0, 23))
+        );
+        assert_eq!(english(&chars("twenty-five"), 0), Some((25.0, 11)));
+        assert_eq!(english(&chars("a thousand"), 0), Some((1000.0, 10)));
+        assert_eq!(english(&chars("a cat"), 0), None);
+    }
+}
