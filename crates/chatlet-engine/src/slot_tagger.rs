@@ -50,6 +50,51 @@ pub struct SlotTagger {
     emissions: SparseTable,
     /// `(tags + 1) × tags`: row `tags` holds the start scores.
     transitions: Vec<f32>,
+    /// Entity texts seen in training, so that a name seen once is recognized again.
+    gazetteer: Gazetteer,
+}
+
+/// Token sequences annotated as entities in training: `(hash of the tokens, type)`, sorted.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+struct Gazetteer {
+    entries: Vec<(u32, u16)>,
+    /// The longest entry, in tokens.
+    longest: u8,
+}
+
+/// Longer entity texts are not worth remembering (and cost time at every position).
+const GAZETTEER_MAX_TOKENS: usize = 12;
+
+fn sequence_key(tokens: &[Token]) -> u32 {
+    let parts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+    hash(b'g', &parts)
+}
+
+impl Gazetteer {
+    /// For each token, features saying that it begins or continues a known entity text, for
+    /// every match `known` accepts.
+    fn features(&self, tokens: &[Token], known: impl Fn(u32, u16) -> bool) -> Vec<Vec<FeatureId>> {
+        let mut out = vec![Vec::new(); tokens.len()];
+        for i in 0..tokens.len() {
+            for length in 1..=usize::from(self.longest).min(tokens.len() - i) {
+                let key = sequence_key(&tokens[i..i + length]);
+                let first = self.entries.partition_point(|e| e.0 < key);
+                for &(_, kind) in self.entries[first..].iter().take_while(|e| e.0 == key) {
+                    if !known(key, kind) {
+                        continue;
+                    }
+                    let kind = kind.to_string();
+                    let size = length.min(4).to_string();
+                    for (j, features) in out[i..i + length].iter_mut().enumerate() {
+                        let position = if j == 0 { "B" } else { "I" };
+                        features.push(hash(b'G', &[position, &kind]));
+                        features.push(hash(b'H', &[position, &kind, &size]));
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 impl SlotTagger {
@@ -74,12 +119,54 @@ impl SlotTagger {
             .enumerate()
             .map(|(i, t)| (t.as_str(), i))
             .collect();
+        let tokenized: Vec<Vec<Token>> = sentences.iter().map(|s| text::tokenize(s.text)).collect();
+        // The gazetteer, with how often each entry was annotated and by which sentences.
+        let mut counts: HashMap<(u32, u16), u32> = HashMap::new();
+        let mut own: Vec<Vec<(u32, u16)>> = Vec::with_capacity(sentences.len());
+        let mut longest = 0;
+        for (s, tokens) in sentences.iter().zip(&tokenized) {
+            let mut mine = Vec::new();
+            for m in s.entities {
+                let Some(&kind) = type_index.get(m.entity.as_str()) else {
+                    continue;
+                };
+                let inside: Vec<Token> = tokens
+                    .iter()
+                    .filter(|t| t.start >= m.start && t.end <= m.end)
+                    .cloned()
+                    .collect();
+                if inside.is_empty() || inside.len() > GAZETTEER_MAX_TOKENS {
+                    continue;
+                }
+                longest = longest.max(inside.len());
+                let entry = (sequence_key(&inside), kind as u16);
+                *counts.entry(entry).or_default() += 1;
+                mine.push(entry);
+            }
+            own.push(mine);
+        }
+        let mut entries: Vec<(u32, u16)> = counts.keys().copied().collect();
+        entries.sort_unstable();
+        let gazetteer = Gazetteer {
+            entries,
+            longest: longest as u8,
+        };
         let mut vocabulary: HashMap<FeatureId, usize> = HashMap::new();
         let mut encoded: Vec<(Vec<Vec<usize>>, Vec<usize>)> = Vec::with_capacity(sentences.len());
-        for s in sentences {
-            let tokens = text::tokenize(s.text);
-            let gold = gold_tags(&tokens, s.entities, &type_index);
-            let rows = token_features(s.text, &tokens, s.intent)
+        for ((s, tokens), mine) in sentences.iter().zip(&tokenized).zip(&own) {
+            let gold = gold_tags(tokens, s.entities, &type_index);
+            // A sentence must not see its own annotations in the gazetteer, or the tagger would
+            // learn to trust it blindly: count each entry without this sentence's share.
+            let known = |key: u32, kind: u16| {
+                let total = counts.get(&(key, kind)).copied().unwrap_or(0);
+                let mine = mine.iter().filter(|&&e| e == (key, kind)).count() as u32;
+                total > mine
+            };
+            let mut features = token_features(s.text, tokens, s.intent);
+            for (f, g) in features.iter_mut().zip(gazetteer.features(tokens, known)) {
+                f.extend(g);
+            }
+            let rows = features
                 .into_iter()
                 .map(|fs| {
                     fs.into_iter()
@@ -126,6 +213,7 @@ impl SlotTagger {
             types,
             emissions,
             transitions,
+            gazetteer,
         })
     }
 
@@ -141,7 +229,14 @@ impl SlotTagger {
             return Vec::new();
         }
         let tags = self.types.len() * 2 + 1;
-        let emissions: Vec<Vec<f32>> = token_features(utterance, &tokens, intent)
+        let mut features = token_features(utterance, &tokens, intent);
+        for (f, g) in features
+            .iter_mut()
+            .zip(self.gazetteer.features(&tokens, |_, _| true))
+        {
+            f.extend(g);
+        }
+        let emissions: Vec<Vec<f32>> = features
             .iter()
             .map(|fs| {
                 let mut scores = vec![0.0; tags];
@@ -187,6 +282,12 @@ impl SlotTagger {
             || self.emissions.columns() != tags
             || self.transitions.len() != (tags + 1) * tags
             || !self.transitions.iter().all(|t| t.is_finite())
+            || self
+                .gazetteer
+                .entries
+                .iter()
+                .any(|e| usize::from(e.1) >= self.types.len())
+            || usize::from(self.gazetteer.longest) > GAZETTEER_MAX_TOKENS
         {
             return Err("the slot tagger's tables do not match its entity types".to_owned());
         }
@@ -287,6 +388,10 @@ fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec
                 hash(b'J', &[case_here]),
                 hash(b'K', &[case_before, case_here, case_after]),
                 hash(b'L', &[case_here, word(i - 1)]),
+                hash(b'M', &[word(i + 1), word(i + 2)]),
+                hash(b'N', &[word(i - 2), word(i - 1)]),
+                hash(b'O', &[word(i - 3)]),
+                hash(b'P', &[word(i + 3)]),
             ]
         })
         .collect()
