@@ -28,7 +28,7 @@ impl Default for TrainOptions {
     fn default() -> TrainOptions {
         TrainOptions {
             seed: 0x00c4_a71e,
-            epochs: 12,
+            epochs: 10,
             learning_rate: 3.0,
             max_weights: 600_000,
             prune_below: 0.02,
