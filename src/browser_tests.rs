@@ -92,17 +92,17 @@ fn messages(host: &web_sys::HtmlElement) -> Vec<String> {
 fn the_engine_trains_and_answers_inside_wasm() {
     let model = demo_model();
     assert_eq!(
-        model.respond("请问什么时候发货", 0).intent.as_deref(),
+        model.understand("请问什么时候发货", None).intent.as_deref(),
         Some("shipping_time")
     );
     assert_eq!(
         model
-            .respond("can I pay with a credit card", 0)
+            .understand("can I pay with a credit card", None)
             .intent
             .as_deref(),
         Some("en_payment")
     );
-    assert_eq!(model.respond("量子力学的基本原理", 0).intent, None);
+    assert_eq!(model.understand("量子力学的基本原理", None).intent, None);
     let reloaded = Model::from_bytes(&model.to_bytes()).unwrap();
     assert_eq!(reloaded, model);
 }

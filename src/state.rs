@@ -2,7 +2,7 @@
 
 use crate::options::Options;
 use crate::ui_text::UiText;
-use chatlet_engine::Model;
+use chatlet_engine::{ActionOutcome, Conversation, Date, Model, ReferenceTime};
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -39,6 +39,8 @@ pub(crate) struct ChatState {
     queued: RwSignal<Vec<String>>,
     /// The next message id; ids only grow, so a message inserted anywhere never reuses one.
     next_id: StoredValue<u64>,
+    /// The dialogue state the engine keeps between turns (slots, form, fallback stage).
+    conversation: StoredValue<Conversation>,
     title: RwSignal<Option<String>>,
     pub(crate) text: UiText,
 }
@@ -51,6 +53,7 @@ impl ChatState {
             model: RwSignal::new(Loading::Pending),
             queued: RwSignal::new(Vec::new()),
             next_id: StoredValue::new(0),
+            conversation: StoredValue::new(Conversation::default()),
             title: RwSignal::new(options.title.clone()),
             text: UiText::for_language(options.language),
         }
@@ -105,9 +108,19 @@ impl ChatState {
     }
 
     fn answer(&self, model: &Model, text: &str) {
-        // Random variety among response variants; the engine itself takes the number as input.
-        let variant = (js_sys::Math::random() * 1e9) as u64;
-        self.push(Author::Bot, model.respond(text, variant).text);
+        let mut conversation = self.conversation.get_value();
+        let mut turn = model.converse(&mut conversation, text, &local_now());
+        loop {
+            for message in std::mem::take(&mut turn.messages) {
+                self.push(Author::Bot, message.text);
+            }
+            // No page actions are wired up yet: every action gets its fallback.
+            let Some(action) = turn.action.take() else {
+                break;
+            };
+            turn = model.action_result(&mut conversation, &action.name, ActionOutcome::Unavailable);
+        }
+        self.conversation.set_value(conversation);
     }
 
     /// Called once the model has loaded: shows the welcome and answers what was queued.
@@ -127,5 +140,25 @@ impl ChatState {
     pub(crate) fn model_failed(&self, reason: String) {
         web_sys::console::error_1(&format!("chatlet: {}: {reason}", self.text.load_failed).into());
         self.model.set(Loading::Failed(reason));
+    }
+}
+
+/// The visitor's local time, which dates in messages resolve against.
+fn local_now() -> ReferenceTime {
+    let now = js_sys::Date::new_0();
+    let date = Date::new(
+        now.get_full_year() as i32,
+        now.get_month() + 1,
+        now.get_date(),
+    )
+    .unwrap_or(Date {
+        year: 2000,
+        month: 1,
+        day: 1,
+    });
+    ReferenceTime {
+        date,
+        hour: now.get_hours(),
+        minute: now.get_minutes(),
     }
 }

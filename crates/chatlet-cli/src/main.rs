@@ -409,7 +409,7 @@ fn shell(path: &Path, verbose: bool) -> Result<()> {
     if let Some(welcome) = model.welcome() {
         writeln!(stdout, "bot> {welcome}")?;
     }
-    let mut turn = 0u64;
+    let mut conversation = chatlet_engine::Conversation::default();
     loop {
         write!(stdout, "you> ")?;
         stdout.flush()?;
@@ -421,21 +421,54 @@ fn shell(path: &Path, verbose: bool) -> Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let reply = model.respond(line.trim_end_matches(['\r', '\n']), turn);
-        turn += 1;
-        writeln!(stdout, "bot> {}", reply.text)?;
+        let now = reference_time(None)?;
+        let text = line.trim_end_matches(['\r', '\n']);
+        let mut turn = model.converse(&mut conversation, text, &now);
         if verbose {
-            let ranking: Vec<String> = reply
+            let understood = model.understand(text, Some(&now));
+            let ranking: Vec<String> = understood
                 .ranking
                 .iter()
+                .take(3)
                 .map(|(i, c)| format!("{i} {c:.2}"))
+                .collect();
+            let entities: Vec<String> = understood
+                .entities
+                .iter()
+                .map(|m| format!("{}={}", m.entity, m.value))
                 .collect();
             writeln!(
                 stdout,
-                "     [{}] {}",
-                reply.intent.as_deref().unwrap_or("out of scope"),
-                ranking.join(", ")
+                "     [{}] {} {}",
+                understood.intent.as_deref().unwrap_or("out of scope"),
+                ranking.join(", "),
+                entities.join(" ")
             )?;
+        }
+        loop {
+            for message in &turn.messages {
+                writeln!(stdout, "bot> {}", message.text)?;
+                for button in &message.buttons {
+                    writeln!(stdout, "     [{}] → {}", button.title, button.payload)?;
+                }
+            }
+            if turn.handoff {
+                writeln!(stdout, "     (the bot hands this conversation to a person)")?;
+            }
+            // The terminal has no actions: each one gets its fallback.
+            let Some(action) = turn.action.take() else {
+                break;
+            };
+            writeln!(
+                stdout,
+                "     (action `{}` is not available here)",
+                action.name
+            )?;
+            turn = model.action_result(
+                &mut conversation,
+                &action.name,
+                chatlet_engine::ActionOutcome::Unavailable,
+            );
         }
     }
 }

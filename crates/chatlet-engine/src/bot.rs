@@ -2,6 +2,7 @@
 
 use crate::builtin_entities::BUILTIN_ENTITIES;
 use crate::corpus::Mention;
+use crate::dialogue::{Action, Button, Form, FormSlot, Link, Response, template_slots};
 use crate::entity_rules::{EntityRule, EntityRules};
 use crate::error::{Diagnostics, Error, ErrorKind, Location};
 use crate::text;
@@ -20,12 +21,24 @@ pub struct Bot {
     pub languages: Vec<String>,
     /// The first message the widget shows.
     pub welcome: Option<String>,
-    /// What the bot says when it does not understand.
-    pub fallback: Option<String>,
-    /// The intents in file order.
+    /// What the bot finally says when it does not understand.
+    pub fallback: Vec<Response>,
+    /// Said above the best guesses (as buttons) the first time the bot does not understand.
+    pub clarify: Option<String>,
+    /// A button offered with the final fallback, to ask for a person.
+    pub handoff: Option<Button>,
+    /// Minutes of silence after which a conversation starts over.
+    pub session_minutes: Option<u32>,
+    /// Slots kept when a conversation starts over.
+    pub carry_over: Vec<String>,
+    /// The intents in file order (FAQ entries last, as intents `faq_1`, `faq_2`, ...).
     pub intents: Vec<Intent>,
     /// Declared entities, in file order.
     pub entities: Vec<(String, EntityRule)>,
+    /// Forms.
+    pub forms: Vec<Form>,
+    /// Actions the host runs.
+    pub actions: Vec<Action>,
 }
 
 /// One intent: how users say it and what the bot answers.
@@ -37,7 +50,15 @@ pub struct Intent {
     /// text into spans.
     pub examples: Vec<Example>,
     /// Answer variants; one is picked per reply.
-    pub responses: Vec<String>,
+    pub responses: Vec<Response>,
+    /// An action to run.
+    pub action: Option<String>,
+    /// A form to start.
+    pub form: Option<String>,
+    /// Asking for a person.
+    pub handoff: bool,
+    /// A short label for clarification buttons (default: the first example).
+    pub title: String,
 }
 
 /// One example utterance of an intent.
@@ -56,6 +77,7 @@ pub fn parse(source_name: &str, text: &str) -> Result<Bot, Diagnostics> {
     let mut checker = Checker {
         source_name,
         errors: Vec::new(),
+        slot_uses: Vec::new(),
     };
     let bot = checker.bot(&root);
     if checker.errors.is_empty() {
@@ -69,6 +91,8 @@ pub fn parse(source_name: &str, text: &str) -> Result<Bot, Diagnostics> {
 struct Checker<'a> {
     source_name: &'a str,
     errors: Vec<Error>,
+    /// Slots that response templates use, checked once every entity is known.
+    slot_uses: Vec<(String, Location)>,
 }
 
 impl Checker<'_> {
@@ -130,11 +154,18 @@ impl Checker<'_> {
             name: String::new(),
             languages: Vec::new(),
             welcome: None,
-            fallback: None,
+            fallback: Vec::new(),
+            clarify: None,
+            handoff: None,
+            session_minutes: None,
+            carry_over: Vec::new(),
             intents: Vec::new(),
             entities: Vec::new(),
+            forms: Vec::new(),
+            actions: Vec::new(),
         };
         let mut intents_node = None;
+        let (mut faq_node, mut forms_node) = (None, None);
         for (key, value) in self.mapping(root, "a bot file") {
             match key.as_str().unwrap_or_default() {
                 "name" => bot.name = self.text(value, "`name`").unwrap_or_default(),
@@ -148,14 +179,23 @@ impl Checker<'_> {
                     }
                 }
                 "welcome" => bot.welcome = self.text(value, "`welcome`"),
-                "fallback" => bot.fallback = self.text(value, "`fallback`"),
+                "fallback" => bot.fallback = self.responses(value),
+                "clarify" => bot.clarify = self.text(value, "`clarify`"),
+                "handoff" => bot.handoff = self.button(value),
+                "session" => self.session(value, &mut bot),
                 "intents" => intents_node = Some(value),
                 "entities" => bot.entities = self.entities(value),
+                "faq" => faq_node = Some(value),
+                "forms" => forms_node = Some(value),
+                "actions" => bot.actions = self.actions(value),
                 other => self.error(
                     key.at,
-                    format!("unknown key `{other}`; a bot file has: name, languages, welcome, fallback, entities, intents"),
+                    format!("unknown key `{other}`; a bot file has: name, languages, welcome, fallback, clarify, handoff, session, entities, intents, faq, forms, actions"),
                 ),
             }
+        }
+        if let Some(node) = forms_node {
+            bot.forms = self.forms(node, &bot.entities, &bot.actions);
         }
         if bot.name.is_empty() {
             self.error(
@@ -164,13 +204,305 @@ impl Checker<'_> {
             );
         }
         match intents_node {
-            Some(node) => bot.intents = self.intents(node, &bot.entities),
+            Some(node) => bot.intents = self.intents(node, &bot.entities, &bot.forms, &bot.actions),
+            None if faq_node.is_some() => {}
             None => self.error(
                 root.at,
                 "the bot has no `intents`; add at least one intent with examples and responses",
             ),
         }
+        if let Some(node) = faq_node {
+            let faq = self.faq(node, &bot.intents);
+            bot.intents.extend(faq);
+        }
+        // Every slot a response names must be one that an entity (or a form's slot) fills.
+        for (slot, at) in std::mem::take(&mut self.slot_uses) {
+            if !bot.entities.iter().any(|(n, _)| *n == slot) {
+                self.error(at, format!("a response uses `{{{slot}}}`, but no entity `{slot}` is declared under `entities:` to fill it"));
+            }
+        }
         bot
+    }
+
+    /// A response: a text, or a mapping with `text`, `buttons`, `image`, `link` and `if`.
+    fn response(&mut self, node: &Node) -> Option<Response> {
+        let response = match &node.value {
+            Value::Mapping(entries) => {
+                let mut r = Response::default();
+                for (key, value) in entries {
+                    match key.as_str().unwrap_or_default() {
+                        "text" => r.text = self.text(value, "`text`")?,
+                        "buttons" => {
+                            r.buttons = match &value.value {
+                                Value::Sequence(items) => items.iter().filter_map(|b| self.button(b)).collect(),
+                                _ => self.button(value).into_iter().collect(),
+                            }
+                        }
+                        "image" => r.image = self.text(value, "`image`"),
+                        "link" => {
+                            let (mut title, mut url) = (None, None);
+                            for (k, v) in self.mapping(value, "`link`") {
+                                match k.as_str().unwrap_or_default() {
+                                    "title" => title = self.text(v, "a link `title`"),
+                                    "url" => url = self.text(v, "a link `url`"),
+                                    other => self.error(k.at, format!("unknown key `{other}` in a link; a link has: title, url")),
+                                }
+                            }
+                            match (title, url) {
+                                (Some(title), Some(url)) => r.link = Some(Link { title, url }),
+                                _ => self.error(value.at, "a link needs `title` and `url`"),
+                            }
+                        }
+                        "if" => {
+                            for (slot, value) in self.mapping(value, "`if`") {
+                                let Some(slot_name) = self.text(slot, "a slot name") else { continue };
+                                self.slot_uses.push((slot_name.clone(), slot.at));
+                                let expected = if value.is_null() { None } else { self.text(value, "a slot value") };
+                                r.when.push((slot_name, expected));
+                            }
+                        }
+                        other => self.error(
+                            key.at,
+                            format!("unknown key `{other}` in a response; a response has: text, buttons, image, link, if"),
+                        ),
+                    }
+                }
+                if r.text.is_empty() && r.image.is_none() && r.link.is_none() {
+                    self.error(
+                        node.at,
+                        "a response needs `text` (or an `image` or a `link`)",
+                    );
+                    return None;
+                }
+                r
+            }
+            _ => Response {
+                text: self.text(node, "a response")?,
+                ..Response::default()
+            },
+        };
+        for slot in template_slots(&response.text) {
+            self.slot_uses.push((slot, node.at));
+        }
+        Some(response)
+    }
+
+    /// One response or a list of them.
+    fn responses(&mut self, node: &Node) -> Vec<Response> {
+        match &node.value {
+            Value::Sequence(items) => items
+                .iter()
+                .filter_map(|item| self.response(item))
+                .collect(),
+            _ => self.response(node).into_iter().collect(),
+        }
+    }
+
+    /// A button: a text (its own payload) or `{title, payload}`.
+    fn button(&mut self, node: &Node) -> Option<Button> {
+        if let Value::Mapping(_) = &node.value {
+            let (mut title, mut payload) = (None, None);
+            for (k, v) in self.mapping(node, "a button") {
+                match k.as_str().unwrap_or_default() {
+                    "title" => title = self.text(v, "a button `title`"),
+                    "payload" => payload = self.text(v, "a button `payload`"),
+                    other => self.error(
+                        k.at,
+                        format!("unknown key `{other}` in a button; a button has: title, payload"),
+                    ),
+                }
+            }
+            let title = title.or_else(|| {
+                self.error(node.at, "a button needs a `title`");
+                None
+            })?;
+            let payload = payload.unwrap_or_else(|| title.clone());
+            return Some(Button { title, payload });
+        }
+        let title = self.text(node, "a button")?;
+        Some(Button {
+            payload: title.clone(),
+            title,
+        })
+    }
+
+    fn session(&mut self, node: &Node, bot: &mut Bot) {
+        for (key, value) in self.mapping(node, "`session`") {
+            match key.as_str().unwrap_or_default() {
+                "expire_after_minutes" => match value.as_str().and_then(|v| v.parse::<u32>().ok()) {
+                    Some(minutes) if minutes > 0 => bot.session_minutes = Some(minutes),
+                    _ => self.error(value.at, "`expire_after_minutes` must be a whole number of minutes, such as 30"),
+                },
+                "carry_over" => {
+                    bot.carry_over = self.texts(value, "a slot name").into_iter().map(|(t, _)| t).collect();
+                }
+                other => self.error(
+                    key.at,
+                    format!("unknown key `{other}` in `session`; it has: expire_after_minutes, carry_over"),
+                ),
+            }
+        }
+    }
+
+    fn actions(&mut self, node: &Node) -> Vec<Action> {
+        let mut actions: Vec<Action> = Vec::new();
+        for (key, value) in self.mapping(node, "`actions`") {
+            let Some(name) = self.text(key, "an action name") else {
+                continue;
+            };
+            if actions.iter().any(|a| a.name == name) {
+                self.error(key.at, format!("action `{name}` is defined twice"));
+                continue;
+            }
+            let mut action = Action {
+                name: name.clone(),
+                fallback: Vec::new(),
+                timeout_ms: 3000,
+            };
+            if !value.is_null() {
+                for (k, v) in self.mapping(value, &format!("action `{name}`")) {
+                    match k.as_str().unwrap_or_default() {
+                        "fallback" => action.fallback = self.responses(v),
+                        "timeout_ms" => match v.as_str().and_then(|t| t.parse::<u32>().ok()) {
+                            Some(ms) if (1..=60_000).contains(&ms) => action.timeout_ms = ms,
+                            _ => self.error(v.at, "`timeout_ms` must be between 1 and 60000"),
+                        },
+                        other => self.error(k.at, format!("unknown key `{other}` in action `{name}`; an action has: fallback, timeout_ms")),
+                    }
+                }
+            }
+            actions.push(action);
+        }
+        actions
+    }
+
+    fn forms(
+        &mut self,
+        node: &Node,
+        entities: &[(String, EntityRule)],
+        actions: &[Action],
+    ) -> Vec<Form> {
+        let mut forms: Vec<Form> = Vec::new();
+        for (key, value) in self.mapping(node, "`forms`") {
+            let Some(name) = self.text(key, "a form name") else {
+                continue;
+            };
+            let mut form = Form {
+                name: name.clone(),
+                slots: Vec::new(),
+                done: Vec::new(),
+                action: None,
+            };
+            for (k, v) in self.mapping(value, &format!("form `{name}`")) {
+                match k.as_str().unwrap_or_default() {
+                    "slots" => {
+                        for (slot_key, slot_value) in self.mapping(v, "the form's `slots`") {
+                            let Some(slot) = self.text(slot_key, "a slot name") else { continue };
+                            if !entities.iter().any(|(n, _)| *n == slot) {
+                                self.error(slot_key.at, format!("form `{name}` asks for `{slot}`, but no entity `{slot}` is declared under `entities:` to fill it"));
+                            }
+                            let mut form_slot = FormSlot { name: slot.clone(), ask: Vec::new(), invalid: Vec::new() };
+                            for (sk, sv) in self.mapping(slot_value, &format!("slot `{slot}`")) {
+                                match sk.as_str().unwrap_or_default() {
+                                    "ask" => form_slot.ask = self.responses(sv),
+                                    "invalid" => form_slot.invalid = self.responses(sv),
+                                    other => self.error(sk.at, format!("unknown key `{other}` in slot `{slot}`; a slot has: ask, invalid")),
+                                }
+                            }
+                            if form_slot.ask.is_empty() {
+                                self.error(slot_key.at, format!("slot `{slot}` of form `{name}` has no `ask`; add the question that asks for it"));
+                            }
+                            form.slots.push(form_slot);
+                        }
+                    }
+                    "done" => form.done = self.responses(v),
+                    "action" => {
+                        let action = self.text(v, "an action name");
+                        if let Some(a) = &action
+                            && !actions.iter().any(|x| x.name == *a)
+                        {
+                            self.error(v.at, format!("action `{a}` is not declared under `actions:`"));
+                        }
+                        form.action = action;
+                    }
+                    other => self.error(k.at, format!("unknown key `{other}` in form `{name}`; a form has: slots, done, action")),
+                }
+            }
+            if form.slots.is_empty() {
+                self.error(key.at, format!("form `{name}` has no `slots`"));
+            }
+            if form.done.is_empty() && form.action.is_none() {
+                self.error(key.at, format!("form `{name}` has neither `done` nor `action`; say what happens when it is filled"));
+            }
+            forms.push(form);
+        }
+        forms
+    }
+
+    /// `faq:` — a list of `{q: question or questions, a: answer}`; each becomes an intent.
+    fn faq(&mut self, node: &Node, intents: &[Intent]) -> Vec<Intent> {
+        let mut out = Vec::new();
+        let Value::Sequence(items) = &node.value else {
+            self.error(node.at, "`faq` must be a list of `- q: ... a: ...` entries");
+            return out;
+        };
+        let mut seen: HashMap<String, Location> = intents
+            .iter()
+            .flat_map(|i| {
+                i.examples
+                    .iter()
+                    .map(|e| (text::normalize(&e.text), Location { line: 0, column: 0 }))
+            })
+            .collect();
+        for (n, item) in items.iter().enumerate() {
+            let mut intent = Intent {
+                name: format!("faq_{}", n + 1),
+                examples: Vec::new(),
+                responses: Vec::new(),
+                action: None,
+                form: None,
+                handoff: false,
+                title: String::new(),
+            };
+            for (k, v) in self.mapping(item, "an FAQ entry") {
+                match k.as_str().unwrap_or_default() {
+                    "q" | "question" | "questions" => {
+                        for (question, at) in self.texts(v, "a question") {
+                            let key = text::normalize(&question);
+                            if let Some(first) = seen.get(&key) {
+                                let place = if first.line == 0 {
+                                    "an intent".to_owned()
+                                } else {
+                                    format!("line {}", first.line)
+                                };
+                                self.error(at, format!("question \"{question}\" is already asked at {place}; keep it in one place"));
+                                continue;
+                            }
+                            seen.insert(key, at);
+                            intent.examples.push(Example {
+                                text: question,
+                                entities: Vec::new(),
+                            });
+                        }
+                    }
+                    "a" | "answer" => intent.responses = self.responses(v),
+                    other => self.error(
+                        k.at,
+                        format!("unknown key `{other}` in an FAQ entry; an entry has: q, a"),
+                    ),
+                }
+            }
+            if intent.examples.is_empty() || intent.responses.is_empty() {
+                self.error(
+                    item.at,
+                    "an FAQ entry needs `q` (one or more questions) and `a` (the answer)",
+                );
+                continue;
+            }
+            intent.title = intent.examples[0].text.clone();
+            out.push(intent);
+        }
+        out
     }
 
     /// `entities:` — each is a built-in name (`when: date`), `learned`, or a mapping with
@@ -367,7 +699,13 @@ impl Checker<'_> {
         })
     }
 
-    fn intents(&mut self, node: &Node, entities: &[(String, EntityRule)]) -> Vec<Intent> {
+    fn intents(
+        &mut self,
+        node: &Node,
+        entities: &[(String, EntityRule)],
+        forms: &[Form],
+        actions: &[Action],
+    ) -> Vec<Intent> {
         let mut intents = Vec::new();
         // Normalized example -> (intent, where it was first seen), to catch one example under two intents.
         let mut seen: HashMap<String, (String, Location)> = HashMap::new();
@@ -390,6 +728,10 @@ impl Checker<'_> {
                 name: name.clone(),
                 examples: Vec::new(),
                 responses: Vec::new(),
+                action: None,
+                form: None,
+                handoff: false,
+                title: String::new(),
             };
             let mut had_examples = false;
             for (field, field_value) in self.mapping(value, &format!("intent `{name}`")) {
@@ -420,12 +762,29 @@ impl Checker<'_> {
                             }
                         }
                     }
-                    "responses" | "response" => {
-                        intent.responses = self.texts(field_value, "a response").into_iter().map(|(t, _)| t).collect();
+                    "responses" | "response" => intent.responses = self.responses(field_value),
+                    "title" => intent.title = self.text(field_value, "`title`").unwrap_or_default(),
+                    "handoff" => intent.handoff = field_value.as_str() == Some("true"),
+                    "action" => {
+                        intent.action = self.text(field_value, "an action name");
+                        if let Some(a) = &intent.action
+                            && !actions.iter().any(|x| x.name == *a)
+                        {
+                            self.error(field_value.at, format!("action `{a}` is not declared under `actions:`; declare it with a `fallback` for when the page has no such action"));
+                        }
                     }
-                    other => {
-                        self.error(field.at, format!("unknown key `{other}` in intent `{name}`; an intent has: examples, responses"))
+                    "form" => {
+                        intent.form = self.text(field_value, "a form name");
+                        if let Some(f) = &intent.form
+                            && !forms.iter().any(|x| x.name == *f)
+                        {
+                            self.error(field_value.at, format!("form `{f}` is not defined under `forms:`"));
+                        }
                     }
+                    other => self.error(
+                        field.at,
+                        format!("unknown key `{other}` in intent `{name}`; an intent has: examples, responses, title, action, form, handoff"),
+                    ),
                 }
             }
             if !had_examples {
@@ -436,11 +795,18 @@ impl Checker<'_> {
                     ),
                 );
             }
-            if intent.responses.is_empty() {
+            if intent.responses.is_empty() && intent.action.is_none() && intent.form.is_none() {
                 self.error(
                     key.at,
-                    format!("intent `{name}` has no `responses`; add what the bot should answer"),
+                    format!("intent `{name}` has no `responses` (nor an `action` or `form`); add what the bot should answer"),
                 );
+            }
+            if intent.title.is_empty() {
+                intent.title = intent
+                    .examples
+                    .first()
+                    .map(|e| e.text.clone())
+                    .unwrap_or_else(|| name.clone());
             }
             intents.push(intent);
         }
@@ -475,7 +841,12 @@ intents:
         assert_eq!(bot.name, "Shop");
         assert_eq!(bot.languages, ["zh", "en"]);
         assert_eq!(bot.intents.len(), 2);
-        assert_eq!(bot.intents[1].responses, ["再见！", "下次见"]);
+        let texts: Vec<&str> = bot.intents[1]
+            .responses
+            .iter()
+            .map(|r| r.text.as_str())
+            .collect();
+        assert_eq!(texts, ["再见！", "下次见"]);
         let texts: Vec<&str> = bot.intents[0]
             .examples
             .iter()

@@ -3,7 +3,7 @@
 //! The pipeline: [`bot::parse`] checks a bot file into a [`Bot`]; [`Model::train`] tokenizes
 //! ([`text`]), extracts hashed features ([`features`]) and trains an [`IntentClassifier`];
 //! [`Model::to_bytes`] writes the versioned model file; [`Model::from_bytes`] loads it in the
-//! browser or a server; [`Model::respond`] answers an utterance.
+//! browser or a server; [`Model::converse`] holds a conversation (a [`Conversation`] value the caller keeps).
 //!
 //! The engine does no I/O: no files, clock, network, threads or global RNG. Callers pass in
 //! text, bytes and (where variety is wanted) a variant number. It builds for native targets and
@@ -14,6 +14,7 @@ pub mod builtin_entities;
 pub mod calendar;
 pub mod classifier;
 pub mod corpus;
+pub mod dialogue;
 pub mod entity_rules;
 mod error;
 pub mod evaluation;
@@ -30,5 +31,6 @@ pub use bot::Bot;
 pub use calendar::{Date, ReferenceTime};
 pub use classifier::{IntentClassifier, Prediction, Progress, TrainOptions};
 pub use corpus::{Mention, Utterance};
+pub use dialogue::{ActionOutcome, Conversation, Turn};
 pub use error::{Diagnostics, Error, ErrorKind, Location};
-pub use model::{FORMAT_VERSION, MAGIC, Model, Reply, Understanding};
+pub use model::{FORMAT_VERSION, MAGIC, Model, Understanding};

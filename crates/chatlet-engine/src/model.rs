@@ -5,6 +5,7 @@ use crate::bot::Bot;
 use crate::calendar::ReferenceTime;
 use crate::classifier::{Example, IntentClassifier, Progress, TrainOptions};
 use crate::corpus::{Mention, Utterance};
+use crate::dialogue::{ActionOutcome, Conversation, IntentRule, Policy, Turn, Understood};
 use crate::entity_rules::{EntityRules, resolve_overlaps};
 use crate::error::{Error, ErrorKind};
 use crate::slot_tagger::{Annotated, SlotTagger, TaggerOptions};
@@ -22,27 +23,13 @@ pub struct Model {
     name: String,
     languages: Vec<String>,
     welcome: Option<String>,
-    fallback: Option<String>,
     classifier: IntentClassifier,
     /// Learned entity spans, when the training data had annotations.
     slot_tagger: Option<SlotTagger>,
     /// Entities found by rules: lookup tables, patterns, built-ins.
     entity_rules: EntityRules,
-    /// Response variants, indexed like the classifier's labels.
-    responses: Vec<Vec<String>>,
-}
-
-/// The bot's answer to one utterance.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    /// The recognized intent, `None` when out of scope.
-    pub intent: Option<String>,
-    /// The top probability.
-    pub confidence: f32,
-    /// The text to show.
-    pub text: String,
-    /// Up to three best intents with their probabilities.
-    pub ranking: Vec<(String, f32)>,
+    /// What to say and do, per intent (in the classifier's label order) and beyond.
+    policy: Policy,
 }
 
 /// What the model understood of one utterance, before any reply is chosen.
@@ -89,9 +76,27 @@ impl Model {
         model.entity_rules = EntityRules::new(bot.entities.clone())
             .map_err(|problem| Error::new(ErrorKind::Bot, problem))?;
         model.welcome = bot.welcome.clone();
-        model.fallback = bot.fallback.clone();
         // `from_corpus` orders labels by first appearance, which is the bot's intent order.
-        model.responses = bot.intents.iter().map(|i| i.responses.clone()).collect();
+        model.policy = Policy {
+            intents: bot
+                .intents
+                .iter()
+                .map(|i| IntentRule {
+                    title: i.title.clone(),
+                    responses: i.responses.clone(),
+                    action: i.action.clone(),
+                    form: i.form.clone(),
+                    handoff: i.handoff,
+                })
+                .collect(),
+            forms: bot.forms.clone(),
+            actions: bot.actions.clone(),
+            clarify: bot.clarify.clone(),
+            fallback: bot.fallback.clone(),
+            handoff_button: bot.handoff.clone(),
+            session_minutes: bot.session_minutes,
+            carry_over: bot.carry_over.clone(),
+        };
         Ok(model)
     }
 
@@ -142,7 +147,10 @@ impl Model {
                 .map(to_example)
                 .collect()
         });
-        let responses = vec![Vec::new(); labels.len()];
+        let policy = Policy {
+            intents: vec![IntentRule::default(); labels.len()],
+            ..Policy::default()
+        };
         let annotated: Vec<Annotated<'_>> = train
             .iter()
             .map(|u| Annotated {
@@ -179,11 +187,10 @@ impl Model {
             name: name.to_owned(),
             languages: languages.to_vec(),
             welcome: None,
-            fallback: None,
             classifier,
             slot_tagger,
             entity_rules: EntityRules::default(),
-            responses,
+            policy,
         })
     }
 
@@ -234,44 +241,46 @@ impl Model {
         }
     }
 
-    /// Answers one utterance. `variant` picks among response variants (the caller passes a turn
-    /// counter or a random number: the engine has no RNG of its own). Never panics.
-    pub fn respond(&self, utterance: &str, variant: u64) -> Reply {
-        let prediction = self.classifier.predict(utterance);
-        let ranking = prediction
-            .ranking
-            .iter()
-            .take(3)
-            .map(|s| (s.intent.to_owned(), s.confidence))
-            .collect();
-        let answer = prediction.intent.and_then(|intent| {
-            let index = self.classifier.labels().iter().position(|l| l == intent)?;
-            let variants = self.responses.get(index)?;
-            variants.get((variant % variants.len().max(1) as u64) as usize)
-        });
-        Reply {
-            intent: answer.and(prediction.intent.map(str::to_owned)),
-            confidence: prediction.confidence,
-            text: answer
-                .cloned()
-                .unwrap_or_else(|| self.fallback_for(utterance)),
-            ranking,
-        }
+    /// The dialogue policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
-    /// The bot's fallback, or a built-in one in the utterance's language.
-    fn fallback_for(&self, utterance: &str) -> String {
-        if let Some(fallback) = &self.fallback {
-            return fallback.clone();
-        }
-        let chinese = utterance.chars().any(crate::text::is_cjk)
+    /// One turn of a conversation: understands `utterance`, updates `state` (slots, form,
+    /// fallback stage, session) and says what the bot shows and which action the host runs.
+    /// Never panics.
+    pub fn converse(&self, state: &mut Conversation, utterance: &str, now: &ReferenceTime) -> Turn {
+        let u = self.understand(utterance, Some(now));
+        let labels = self.classifier.labels();
+        let index = |name: &str| labels.iter().position(|l| l == name);
+        let understood = Understood {
+            intent: u.intent.as_deref().and_then(index),
+            ranking: u
+                .ranking
+                .iter()
+                .filter_map(|(name, c)| Some((index(name)?, *c)))
+                .collect(),
+            entities: &u.entities,
+            chinese: self.speaks_chinese(utterance),
+        };
+        self.policy.turn(labels, state, utterance, &understood, now)
+    }
+
+    /// What the bot says after the host ran (or could not run) an action.
+    pub fn action_result(
+        &self,
+        state: &mut Conversation,
+        action: &str,
+        outcome: ActionOutcome,
+    ) -> Turn {
+        self.policy.action_result(state, action, outcome)
+    }
+
+    /// True when the utterance is Chinese (or has no letters and the bot speaks Chinese first).
+    fn speaks_chinese(&self, utterance: &str) -> bool {
+        utterance.chars().any(crate::text::is_cjk)
             || (!utterance.chars().any(char::is_alphabetic)
-                && self.languages.first().is_some_and(|l| l == "zh"));
-        if chinese {
-            "抱歉，我没有听懂。可以换个说法吗？".to_owned()
-        } else {
-            "Sorry, I didn't understand that. Could you rephrase it?".to_owned()
-        }
+                && self.languages.first().is_some_and(|l| l == "zh"))
     }
 
     /// Serializes the model: magic, format version (little endian), postcard body.
@@ -307,7 +316,7 @@ impl Model {
         if let Some(tagger) = &model.slot_tagger {
             tagger.check().map_err(|what| corrupt(&what))?;
         }
-        if model.responses.len() != model.classifier.labels().len() {
+        if model.policy.intents.len() != model.classifier.labels().len() {
             return Err(corrupt("responses do not match the intents"));
         }
         Ok(model)
@@ -369,7 +378,8 @@ mod tests {
             let mut damaged = bytes.clone();
             damaged[i] ^= 0xA5;
             if let Ok(m) = Model::from_bytes(&damaged) {
-                let _ = m.respond("你好 hello", 1);
+                let now = ReferenceTime::parse("2026-11-22T10:00").unwrap();
+                let _ = m.converse(&mut Conversation::default(), "你好 hello", &now);
             }
         }
     }
@@ -377,17 +387,23 @@ mod tests {
     #[test]
     fn answers_and_falls_back() {
         let model = model();
-        let reply = model.respond("你好啊", 1);
-        assert_eq!(reply.intent.as_deref(), Some("hi"));
-        assert_eq!(reply.text, "哈喽");
-        let lost = model.respond("量子物理", 0);
+        let now = ReferenceTime::parse("2026-11-22T10:00").unwrap();
+        let mut state = Conversation::default();
+        let turn = model.converse(&mut state, "你好啊", &now);
+        assert_eq!(turn.intent.as_deref(), Some("hi"));
+        assert!(["嗨", "哈喽"].contains(&turn.messages[0].text.as_str()));
+        let lost = model.converse(&mut state, "量子物理", &now);
         assert_eq!(lost.intent, None);
-        assert!(lost.text.contains("抱歉"), "{}", lost.text);
         assert!(
-            model
-                .respond("quantum physics", 0)
-                .text
-                .starts_with("Sorry")
+            lost.messages[0].text.contains("抱歉"),
+            "{:?}",
+            lost.messages
+        );
+        let lost = model.converse(&mut state, "quantum physics", &now);
+        assert!(
+            lost.messages[0].text.starts_with("Sorry"),
+            "{:?}",
+            lost.messages
         );
     }
 }

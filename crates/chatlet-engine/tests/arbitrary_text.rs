@@ -67,6 +67,7 @@ fn arbitrary_unicode_gets_a_well_formed_answer() {
     let model = model();
     let now = chatlet_engine::ReferenceTime::parse("2026-11-22T10:00").expect("a valid time");
     let mut cases = Cases(0x00C0_FFEE);
+    let mut conversation = chatlet_engine::Conversation::default();
     for case in 0..3000 {
         let text = cases.text();
         let u = model.understand(&text, Some(&now));
@@ -87,7 +88,9 @@ fn arbitrary_unicode_gets_a_well_formed_answer() {
             // Values are resolved (`3 USD`, `2026-11-23`), never empty.
             assert!(!m.value.is_empty(), "{what}: {m:?}");
         }
-        let reply = model.respond(&text, case);
+        // One conversation across all cases: the dialogue state must survive any input too.
+        let turn = model.converse(&mut conversation, &text, &now);
+        assert!(turn.messages.iter().all(|m| !m.text.is_empty()), "{what}");
         // Entity-dense text: fragments that rules and the tagger react to, glued at random.
         let pieces = [
             "明天",
@@ -126,6 +129,5 @@ fn arbitrary_unicode_gets_a_well_formed_answer() {
                 "{dense:?}: {m:?}"
             );
         }
-        assert!(!reply.text.is_empty(), "{what}");
     }
 }
