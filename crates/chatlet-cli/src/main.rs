@@ -58,13 +58,17 @@ enum Command {
         /// JSONL input; stdin when absent.
         file: Option<PathBuf>,
     },
-    /// Score a model on a labelled JSONL test set.
+    /// Score a model on a labelled JSONL test set, or run conversation tests (`--stories`).
     Test {
-        /// The trained model.
+        /// The trained model (or a bot file, trained on the fly).
         #[arg(long)]
         model: PathBuf,
         /// The labelled JSONL test set.
-        file: PathBuf,
+        #[arg(required_unless_present = "stories")]
+        file: Option<PathBuf>,
+        /// A stories file: dialogues the bot must hold (YAML).
+        #[arg(long, conflicts_with = "file")]
+        stories: Option<PathBuf>,
         /// Also write an HTML report with a confusion-matrix heat map.
         #[arg(long)]
         html: Option<PathBuf>,
@@ -145,7 +149,16 @@ fn run(cli: Cli) -> Result<()> {
             valid,
             out,
         } => bench(&model, &test, valid.as_deref(), &out),
-        Command::Test { model, file, html } => test(&model, &file, html.as_deref()),
+        Command::Test {
+            model,
+            file,
+            stories,
+            html,
+        } => match (file, stories) {
+            (_, Some(stories)) => test_stories(&model, &stories),
+            (Some(file), None) => test(&model, &file, html.as_deref()),
+            (None, None) => bail!("give a test set FILE or --stories FILE"),
+        },
         Command::Check { bot } => {
             let checked = load_bot(&bot)?;
             println!("{}: ok ({} intents)", bot.display(), checked.intents.len());
@@ -369,6 +382,34 @@ fn bench(model_path: &Path, test: &Path, valid: Option<&Path>, out: &Path) -> Re
             "utterances": micros.len(),
         })
     );
+    Ok(())
+}
+
+fn test_stories(model_path: &Path, stories_path: &Path) -> Result<()> {
+    let model = if model_path.extension().is_some_and(|e| e == "chatlet") {
+        load_model(model_path)?
+    } else {
+        train_model(model_path, None, &TrainOptions::default())?.0
+    };
+    let text = std::fs::read_to_string(stories_path)
+        .with_context(|| format!("cannot read stories {}", stories_path.display()))?;
+    let stories = chatlet_engine::stories::parse(&stories_path.display().to_string(), &text)
+        .map_err(|d| anyhow::anyhow!("{d}"))?;
+    let failures = chatlet_engine::stories::run(&model, &stories);
+    for f in &failures {
+        let at = f.at.map_or_else(String::new, |at| {
+            format!("{}:{}:{}: ", stories_path.display(), at.line, at.column)
+        });
+        println!("FAILED {at}story `{}`: {}", f.story, f.message);
+    }
+    println!(
+        "stories: {} passed, {} failed",
+        stories.len() - failures.len(),
+        failures.len()
+    );
+    if !failures.is_empty() {
+        bail!("{} of {} stories failed", failures.len(), stories.len());
+    }
     Ok(())
 }
 

@@ -70,6 +70,8 @@ pub struct IntentClassifier {
     bias: Vec<f32>,
     /// Scores are divided by this before the softmax (calibration).
     temperature: f32,
+    /// Exponent of the share of known words that scales confidence (0, 1 or 2).
+    coverage_power: f32,
     /// Below this top probability the utterance is out of scope.
     threshold: f32,
 }
@@ -176,7 +178,7 @@ impl IntentClassifier {
     /// Classifies one utterance. Never panics; empty or unknown text is out of scope.
     pub fn predict(&self, utterance: &str) -> Prediction<'_> {
         let features = features::extract(&text::tokenize(utterance));
-        let Some(scores) = self.scores(&features) else {
+        let Some((scores, coverage)) = self.scores(&features) else {
             return Prediction {
                 intent: None,
                 best: None,
@@ -184,8 +186,8 @@ impl IntentClassifier {
                 ranking: Vec::new(),
             };
         };
-        let mut probabilities: Vec<f32> = scores.iter().map(|s| s / self.temperature).collect();
-        numeric::softmax(&mut probabilities);
+        let probabilities =
+            in_scope_probabilities(&scores, coverage, self.temperature, self.coverage_power);
         let mut order: Vec<usize> = (0..probabilities.len()).collect();
         // Best first, ties in model order: a total order, so results are deterministic.
         let better = |a: &usize, b: &usize| {
@@ -216,18 +218,30 @@ impl IntentClassifier {
     }
 
     /// Raw class scores, or `None` when not one feature of the utterance is known.
-    fn scores(&self, groups: &[Vec<FeatureId>; 2]) -> Option<Vec<f32>> {
+    /// Raw class scores and the share of the utterance's words the model knows (idf-weighted),
+    /// or `None` when not one feature is known.
+    fn scores(&self, groups: &[Vec<FeatureId>; 3]) -> Option<(Vec<f32>, f32)> {
         let mut scores = self.bias.clone();
         let mut known = false;
+        let mut coverage = 1.0;
         // Unknown features count in the norm too (as the rarest): unfamiliar text scores flatter.
         let mut rows: Vec<(Option<usize>, f32)> = Vec::new();
-        for group in groups {
+        for group in &groups[..features::SCORED_GROUPS] {
             rows.clear();
             rows.extend(group.iter().map(|&f| {
                 let row = self.table.row(f);
                 (row, row.map_or(self.unknown_idf, |r| self.idf[r]))
             }));
-            let norm = rows.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+            let total = rows.iter().map(|(_, v)| v * v).sum::<f32>();
+            let norm = total.sqrt();
+            if std::ptr::eq(group, &groups[0]) && total > 0.0 {
+                let familiar: f32 = rows
+                    .iter()
+                    .filter(|(r, _)| r.is_some())
+                    .map(|(_, v)| v * v)
+                    .sum();
+                coverage = familiar / total;
+            }
             for &(row, idf) in &rows {
                 if let Some(row) = row {
                     known = true;
@@ -235,11 +249,43 @@ impl IntentClassifier {
                 }
             }
         }
-        known.then_some(scores)
+        // Familiarity: the idf-weighted share of the words the model knows.
+        let (mut familiar, mut total) = (0.0f32, 0.0f32);
+        for &word in &groups[2] {
+            let row = self.table.row(word);
+            let idf = row.map_or(self.unknown_idf, |r| self.idf[r]);
+            total += idf * idf;
+            if row.is_some() {
+                familiar += idf * idf;
+            }
+        }
+        if total > 0.0 {
+            coverage = familiar / total;
+        }
+        known.then_some((scores, coverage))
     }
 }
 
-type Encoded = ([Vec<FeatureId>; 2], Option<usize>);
+type Encoded = ([Vec<FeatureId>; 3], Option<usize>);
+
+/// Held-out raw scores with coverage, and the true label.
+type HeldOut = (Option<(Vec<f32>, f32)>, Option<usize>);
+
+/// Calibrated intent probabilities, scaled by how much of the utterance the model knows: text
+/// that is mostly unfamiliar words is probably out of scope, however its few known words vote.
+fn in_scope_probabilities(scores: &[f32], coverage: f32, temperature: f32, power: f32) -> Vec<f32> {
+    let mut p: Vec<f32> = scores.iter().map(|s| s / temperature).collect();
+    numeric::softmax(&mut p);
+    let pull = if power == 1.0 {
+        coverage
+    } else {
+        coverage * coverage
+    };
+    for v in &mut p {
+        *v *= pull;
+    }
+    p
+}
 
 /// Feeds the caller's progress callback.
 struct Tracker<'a> {
@@ -297,7 +343,7 @@ fn fit(
     let in_scope: Vec<&Encoded> = data.iter().filter(|(_, l)| l.is_some()).collect();
     let mut vocabulary: Vec<FeatureId> = in_scope
         .iter()
-        .flat_map(|(groups, _)| groups.iter().flatten().copied())
+        .flat_map(|(groups, _)| groups[..features::SCORED_GROUPS].iter().flatten().copied())
         .collect();
     vocabulary.sort_unstable();
     // Inverse document frequency: rare features weigh more (as in TF-IDF).
@@ -316,7 +362,7 @@ fn fit(
     let rows: Vec<Vec<(usize, f32)>> = in_scope
         .iter()
         .map(|(groups, _)| {
-            features::weigh(groups, |f| {
+            features::weigh(&groups[..features::SCORED_GROUPS], |f| {
                 vocabulary.binary_search(&f).map_or(unknown_idf, |r| idf[r])
             })
             .into_iter()
@@ -462,31 +508,45 @@ fn compress(
         unknown_idf,
         bias,
         temperature: 1.0,
+        coverage_power: 2.0,
         threshold: 0.0,
     }
 }
 
 /// Fits the temperature and the threshold on held-out scores.
-fn finish(
-    mut classifier: IntentClassifier,
-    held_out: &[(Option<Vec<f32>>, Option<usize>)],
-) -> IntentClassifier {
+fn finish(mut classifier: IntentClassifier, held_out: &[HeldOut]) -> IntentClassifier {
     classifier.temperature = fit_temperature(held_out);
-    let confidences: Vec<(f32, bool, bool)> = held_out
-        .iter()
-        .map(|(scores, label)| {
-            let Some(scores) = scores else {
-                return (0.0, false, label.is_none());
-            };
-            let mut p: Vec<f32> = scores.iter().map(|s| s / classifier.temperature).collect();
-            numeric::softmax(&mut p);
-            let best = argmax(&p);
-            (p[best], Some(best) == *label, label.is_none())
-        })
-        .collect();
-    classifier.threshold = pick_threshold(classifier.labels.len(), &confidences);
+    // How hard unfamiliar words pull confidence down: with out-of-scope examples, whichever
+    // separates them best; without, the stronger pull (small bots meet much unseen text).
+    let mut best: Option<(f32, f32, f32)> = None;
+    for power in COVERAGE_POWERS {
+        let confidences: Vec<(f32, bool, bool)> = held_out
+            .iter()
+            .map(|(scores, label)| {
+                let Some((scores, coverage)) = scores else {
+                    return (0.0, false, label.is_none());
+                };
+                let p = in_scope_probabilities(scores, *coverage, classifier.temperature, power);
+                let best = argmax(&p);
+                (p[best], Some(best) == *label, label.is_none())
+            })
+            .collect();
+        let (threshold, objective) = pick_threshold(classifier.labels.len(), &confidences);
+        let objective = objective.unwrap_or(power);
+        // A stronger pull must earn its place: at least a point better on held-out data.
+        if best.is_none_or(|b| objective > b.0 + 0.01) {
+            best = Some((objective, power, threshold));
+        }
+    }
+    if let Some((_, power, threshold)) = best {
+        classifier.coverage_power = power;
+        classifier.threshold = threshold;
+    }
     classifier
 }
+
+/// Candidate exponents of the coverage penalty.
+const COVERAGE_POWERS: [f32; 3] = [0.0, 1.0, 2.0];
 
 fn argmax(values: &[f32]) -> usize {
     let mut best = 0;
@@ -500,10 +560,10 @@ fn argmax(values: &[f32]) -> usize {
 
 /// The temperature that minimizes the negative log-likelihood of the held-out in-scope labels,
 /// searched on a log grid (a 1-D convex problem; a grid is exact enough and deterministic).
-fn fit_temperature(held_out: &[(Option<Vec<f32>>, Option<usize>)]) -> f32 {
+fn fit_temperature(held_out: &[HeldOut]) -> f32 {
     let usable: Vec<(&Vec<f32>, usize)> = held_out
         .iter()
-        .filter_map(|(s, l)| Some((s.as_ref()?, (*l)?)))
+        .filter_map(|(s, l)| Some((&s.as_ref()?.0, (*l)?)))
         .collect();
     // Fewer held-out answers than this make the fit noise: keep the raw probabilities.
     if usable.len() < 200 {
@@ -546,7 +606,7 @@ fn fit_temperature(held_out: &[(Option<Vec<f32>>, Option<usize>)]) -> f32 {
 /// With out-of-scope examples (and enough data): the threshold that maximizes in-scope accuracy
 /// plus out-of-scope recall. Otherwise: low enough to keep 95% of correct answers, above chance,
 /// at most 0.5.
-fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> f32 {
+fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> (f32, Option<f32>) {
     let chance = 1.0 / labels.max(1) as f32;
     let floor = (1.5 * chance).min(0.5);
     let in_scope = held_out.iter().filter(|h| !h.2).count();
@@ -576,15 +636,15 @@ fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> f32 {
                 best = (objective, t);
             }
         }
-        return best.1;
+        return (best.1, Some(best.0));
     }
     let mut correct: Vec<f32> = held_out.iter().filter(|h| h.1).map(|h| h.0).collect();
     if correct.len() < 4 {
         // Too little data: halfway between chance and 0.5.
-        return ((chance + 0.5) / 2.0).max(floor).min(0.5);
+        return (((chance + 0.5) / 2.0).max(floor).min(0.5), None);
     }
     correct.sort_by(f32::total_cmp);
-    correct[correct.len() / 20].clamp(floor, 0.5)
+    (correct[correct.len() / 20].clamp(floor, 0.5), None)
 }
 
 /// The classifier as stored; the idf values are quantized to a byte.
@@ -596,6 +656,7 @@ struct StoredClassifier {
     unknown_idf: u8,
     bias: Vec<f32>,
     temperature: f32,
+    coverage_power: f32,
     threshold: f32,
 }
 
@@ -608,6 +669,7 @@ impl From<IntentClassifier> for StoredClassifier {
             unknown_idf: quantize_idf(c.unknown_idf),
             bias: c.bias,
             temperature: c.temperature,
+            coverage_power: c.coverage_power,
             threshold: c.threshold,
         }
     }
@@ -628,6 +690,7 @@ impl TryFrom<StoredClassifier> for IntentClassifier {
         let valid = s.bias.iter().all(|b| b.is_finite())
             && s.temperature.is_finite()
             && s.temperature > 0.0
+            && COVERAGE_POWERS.contains(&s.coverage_power)
             && s.threshold.is_finite();
         if !valid {
             return Err("the model holds an invalid number".to_owned());
@@ -639,6 +702,7 @@ impl TryFrom<StoredClassifier> for IntentClassifier {
             unknown_idf: dequantize_idf(s.unknown_idf),
             bias: s.bias,
             temperature: s.temperature,
+            coverage_power: s.coverage_power,
             threshold: s.threshold,
         })
     }

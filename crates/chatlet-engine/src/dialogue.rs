@@ -202,6 +202,12 @@ pub enum ActionOutcome {
     Unavailable,
 }
 
+/// Top two intents closer than this are ambiguous: the bot asks instead of guessing.
+const AMBIGUITY_MARGIN: f32 = 0.1;
+
+/// Below this probability an intent is not worth offering as a guess.
+const GUESS_FLOOR: f32 = 0.1;
+
 /// Words that cancel a form, in both languages (matched on the whole normalized message).
 const CANCEL: &[&str] = &[
     "取消",
@@ -270,7 +276,10 @@ impl Policy {
 
         if let Some(active) = state.form.clone() {
             let normalized = crate::text::normalize(text);
-            if CANCEL.contains(&normalized.as_str()) {
+            if CANCEL
+                .iter()
+                .any(|c| crate::text::normalize(c) == normalized)
+            {
                 state.form = None;
                 let says = if understood.chinese {
                     "好的，已取消。"
@@ -315,11 +324,20 @@ impl Policy {
         }
 
         // A button that names an intent directly.
-        let chosen = text
+        let pressed = text
             .trim()
             .strip_prefix('/')
-            .and_then(|name| labels.iter().position(|l| l == name))
-            .or(understood.intent);
+            .and_then(|name| labels.iter().position(|l| l == name));
+        // Two intents almost equally likely: ask which one (once) rather than guess.
+        let ambiguous = pressed.is_none()
+            && self.clarify.is_some()
+            && state.misunderstood == 0
+            && matches!(understood.ranking.as_slice(), [(_, a), (_, b), ..] if a - b < AMBIGUITY_MARGIN);
+        let chosen = if ambiguous {
+            None
+        } else {
+            pressed.or(understood.intent)
+        };
         match chosen {
             Some(intent) => {
                 state.misunderstood = 0;
@@ -406,7 +424,7 @@ impl Policy {
         let guesses: Vec<Button> = understood
             .ranking
             .iter()
-            .filter(|(_, confidence)| *confidence >= 0.1)
+            .filter(|(_, confidence)| *confidence >= GUESS_FLOOR)
             .take(3)
             .map(|&(i, _)| Button {
                 title: if self.intents[i].title.is_empty() {

@@ -41,18 +41,25 @@ pub type Weighted = (FeatureId, f32);
 /// The features of one utterance in two groups, each sorted and deduplicated: whole tokens
 /// (and token pairs), and character n-grams. The classifier weighs and scales each group to
 /// unit length, so that the many n-grams of a long word do not drown out the words themselves.
-pub fn extract(tokens: &[Token]) -> [Vec<FeatureId>; 2] {
+///
+/// A third list holds just the words (a subset of the first group): how many of them the model
+/// knows tells how familiar the utterance is.
+pub fn extract(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
     let (mut words, mut pieces) = ids(tokens);
-    for group in [&mut words, &mut pieces] {
+    let mut unigrams: Vec<FeatureId> = tokens.iter().map(|t| hash(b'u', &[&t.text])).collect();
+    for group in [&mut words, &mut pieces, &mut unigrams] {
         group.sort_unstable();
         group.dedup();
     }
-    [words, pieces]
+    [words, pieces, unigrams]
 }
 
+/// The groups of [`extract`] that are scored (the third only measures familiarity).
+pub const SCORED_GROUPS: usize = 2;
+
 /// Gives each feature `weight(id)` and scales each group to unit length; sorted by id.
-pub fn weigh(groups: &[Vec<FeatureId>; 2], weight: impl Fn(FeatureId) -> f32) -> Vec<Weighted> {
-    let mut out: Vec<Weighted> = Vec::with_capacity(groups[0].len() + groups[1].len());
+pub fn weigh(groups: &[Vec<FeatureId>], weight: impl Fn(FeatureId) -> f32) -> Vec<Weighted> {
+    let mut out: Vec<Weighted> = Vec::with_capacity(groups.iter().map(Vec::len).sum());
     for group in groups {
         let start = out.len();
         out.extend(group.iter().map(|&id| (id, weight(id))));
@@ -141,12 +148,19 @@ fn char_ngrams(word: &str, buffer: &mut String, out: &mut Vec<FeatureId>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn extract_scored(tokens: &[Token]) -> Vec<Vec<FeatureId>> {
+        extract(tokens)[..SCORED_GROUPS].to_vec()
+    }
     use crate::text::tokenize;
 
     #[test]
     fn features_are_deterministic_sorted_and_unique() {
-        let a = weigh(&extract(&tokenize("退货退货 shipping")), |_| 1.0);
-        assert_eq!(a, weigh(&extract(&tokenize("退货退货 shipping")), |_| 1.0));
+        let a = weigh(&extract_scored(&tokenize("退货退货 shipping")), |_| 1.0);
+        assert_eq!(
+            a,
+            weigh(&extract_scored(&tokenize("退货退货 shipping")), |_| 1.0)
+        );
         assert!(a.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(
             a.iter()
@@ -156,7 +170,7 @@ mod tests {
 
     #[test]
     fn related_words_share_features() {
-        let all = |text: &str| weigh(&extract(&tokenize(text)), |_| 1.0);
+        let all = |text: &str| weigh(&extract_scored(&tokenize(text)), |_| 1.0);
         let shipping = all("shipping");
         let shipped = all("shipped");
         let unrelated = all("refund");
@@ -171,8 +185,8 @@ mod tests {
 
     #[test]
     fn chinese_gets_character_ngrams_without_a_dictionary() {
-        let both = weigh(&extract(&tokenize("我要退货")), |_| 1.0);
-        let other = weigh(&extract(&tokenize("申请退货吧")), |_| 1.0);
+        let both = weigh(&extract_scored(&tokenize("我要退货")), |_| 1.0);
+        let other = weigh(&extract_scored(&tokenize("申请退货吧")), |_| 1.0);
         let shared = both
             .iter()
             .filter(|f| other.binary_search_by_key(&f.0, |g| g.0).is_ok())

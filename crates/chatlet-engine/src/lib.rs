@@ -24,6 +24,7 @@ mod numerals;
 mod numeric;
 pub mod slot_tagger;
 mod sparse_table;
+pub mod stories;
 pub mod text;
 mod yaml;
 
