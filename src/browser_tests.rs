@@ -88,6 +88,38 @@ fn messages(host: &web_sys::HtmlElement) -> Vec<String> {
         .collect()
 }
 
+/// Every example bot with its stories, compiled in so the test needs no server.
+const EXAMPLE_BOTS: &[(&str, &str, &str)] = &[
+    (
+        "shop-zh",
+        DEMO_BOT,
+        include_str!("../bots/shop-zh/stories.yaml"),
+    ),
+    (
+        "weather-zh",
+        include_str!("../bots/weather-zh/bot.yaml"),
+        include_str!("../bots/weather-zh/stories.yaml"),
+    ),
+    (
+        "faq-en",
+        include_str!("../bots/faq-en/bot.yaml"),
+        include_str!("../bots/faq-en/stories.yaml"),
+    ),
+];
+
+#[wasm_bindgen_test]
+fn every_example_bot_passes_its_stories_in_wasm() {
+    for (name, bot_file, stories_file) in EXAMPLE_BOTS {
+        let bot = bot::parse(name, bot_file).expect("the example bot parses");
+        let model = Model::train(&bot, &TrainOptions::default(), &mut |_| {}).expect("it trains");
+        let stories =
+            chatlet_engine::stories::parse(name, stories_file).expect("its stories parse");
+        assert!(!stories.is_empty());
+        let failures = chatlet_engine::stories::run(&model, &stories);
+        assert!(failures.is_empty(), "{name}: {failures:#?}");
+    }
+}
+
 #[wasm_bindgen_test]
 fn the_engine_trains_and_answers_inside_wasm() {
     let model = demo_model();

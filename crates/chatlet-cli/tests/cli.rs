@@ -57,8 +57,77 @@ fn every_example_bot_checks_and_trains() {
         assert!(train.status.success(), "{}", text(&train.stderr));
         assert!(std::fs::read(&model).unwrap().starts_with(b"CHATLET\0"));
     }
-    assert!(count >= 1, "bots/ has no bot.yaml");
+    assert!(count >= 3, "bots/ needs at least three example bots");
     std::fs::remove_dir_all(out_dir).unwrap();
+}
+
+#[test]
+fn every_example_bot_passes_its_stories() {
+    let mut count = 0;
+    for entry in std::fs::read_dir(repo().join("bots")).unwrap() {
+        let dir = entry.unwrap().path();
+        let (bot, stories) = (dir.join("bot.yaml"), dir.join("stories.yaml"));
+        if !bot.is_file() {
+            continue;
+        }
+        assert!(stories.is_file(), "{} has no stories.yaml", dir.display());
+        count += 1;
+        let out = chatlet(
+            &[
+                "test",
+                "--model",
+                bot.to_str().unwrap(),
+                "--stories",
+                stories.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stdout).contains(" 0 failed"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+    assert!(count >= 3);
+}
+
+#[test]
+fn a_failing_story_names_its_line() {
+    let dir = scratch("failing-story");
+    let stories = dir.join("stories.yaml");
+    std::fs::write(
+        &stories,
+        "stories:\n  - name: wrong\n    steps:\n      - user: 我想退货\n        intent: payment_methods\n",
+    )
+    .unwrap();
+    let bot = repo().join("bots/shop-zh/bot.yaml");
+    let out = chatlet(
+        &[
+            "test",
+            "--model",
+            bot.to_str().unwrap(),
+            "--stories",
+            stories.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("stories.yaml:4:9: story `wrong`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("expected intent `payment_methods`, got `return_policy`"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

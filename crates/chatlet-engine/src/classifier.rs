@@ -508,7 +508,7 @@ fn compress(
         unknown_idf,
         bias,
         temperature: 1.0,
-        coverage_power: 2.0,
+        coverage_power: 1.0,
         threshold: 0.0,
     }
 }
@@ -517,7 +517,7 @@ fn compress(
 fn finish(mut classifier: IntentClassifier, held_out: &[HeldOut]) -> IntentClassifier {
     classifier.temperature = fit_temperature(held_out);
     // How hard unfamiliar words pull confidence down: with out-of-scope examples, whichever
-    // separates them best; without, the stronger pull (small bots meet much unseen text).
+    // separates them best; without, proportionally.
     let mut best: Option<(f32, f32, f32)> = None;
     for power in COVERAGE_POWERS {
         let confidences: Vec<(f32, bool, bool)> = held_out
@@ -532,7 +532,8 @@ fn finish(mut classifier: IntentClassifier, held_out: &[HeldOut]) -> IntentClass
             })
             .collect();
         let (threshold, objective) = pick_threshold(classifier.labels.len(), &confidences);
-        let objective = objective.unwrap_or(power);
+        // Without out-of-scope examples there is nothing to compare on: the middle setting.
+        let objective = objective.unwrap_or(if power == 1.0 { 1.0 } else { 0.0 });
         // A stronger pull must earn its place: at least a point better on held-out data.
         if best.is_none_or(|b| objective > b.0 + 0.01) {
             best = Some((objective, power, threshold));
@@ -608,7 +609,8 @@ fn fit_temperature(held_out: &[HeldOut]) -> f32 {
 /// at most 0.5.
 fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> (f32, Option<f32>) {
     let chance = 1.0 / labels.max(1) as f32;
-    let floor = (1.5 * chance).min(0.5);
+    // Confidence is scaled by familiarity, so the floor sits below chance.
+    let floor = (0.5 * chance).min(0.5);
     let in_scope = held_out.iter().filter(|h| !h.2).count();
     let out_of_scope = held_out.len() - in_scope;
     // Out-of-scope examples decide only when there are enough held-out answers to trust.

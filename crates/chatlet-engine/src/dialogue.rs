@@ -356,7 +356,10 @@ impl Policy {
                     self.continue_form(state, index, &mut turn);
                 }
             }
-            None => self.fall_back(labels, state, understood, &mut turn),
+            None => {
+                turn.intent = None;
+                self.fall_back(labels, state, understood, &mut turn);
+            }
         }
         turn
     }
