@@ -73,9 +73,10 @@ enum Command {
         #[arg(long)]
         html: Option<PathBuf>,
     },
-    /// Check a bot file and list every problem with its line and column.
+    /// Check a bot file (or every `.yaml` bot file in a folder) and list every problem with
+    /// its file, line and column.
     Check {
-        /// The bot file.
+        /// The bot file or folder.
         bot: PathBuf,
     },
     /// Benchmark a model: write its predictions on a test (and validation) set in the peer
@@ -159,17 +160,41 @@ fn run(cli: Cli) -> Result<()> {
             (Some(file), None) => test(&model, &file, html.as_deref()),
             (None, None) => bail!("give a test set FILE or --stories FILE"),
         },
-        Command::Check { bot } => {
-            let checked = load_bot(&bot)?;
-            println!("{}: ok ({} intents)", bot.display(), checked.intents.len());
-            Ok(())
-        }
+        Command::Check { bot } => check(&bot),
         Command::Shell {
             bot_or_model,
             verbose,
         } => shell(&bot_or_model, verbose),
         Command::Serve { addr, root, models } => serve(&addr, root, models),
     }
+}
+
+fn check(path: &Path) -> Result<()> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read folder {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut broken = 0;
+    for file in &files {
+        match load_bot(file) {
+            Ok(bot) => println!("{}: ok ({} intents)", file.display(), bot.intents.len()),
+            Err(err) => {
+                broken += 1;
+                eprintln!("{err:#}");
+            }
+        }
+    }
+    if broken > 0 {
+        bail!("{broken} of {} bot files have problems", files.len());
+    }
+    Ok(())
 }
 
 fn load_bot(path: &Path) -> Result<chatlet_engine::Bot> {

@@ -299,3 +299,40 @@ fn a_broken_data_set_line_is_named() {
     assert!(!dir.join("m.chatlet").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Each file in `fixtures/broken-bots/` holds one kind of mistake and says, in its first line
+/// (`# expect: LINE:COLUMN fragment`), where it must be reported and with what words.
+#[test]
+fn check_reports_every_kind_of_mistake_at_its_place() {
+    let folder = repo().join("crates/chatlet-cli/tests/fixtures/broken-bots");
+    let out = chatlet(&["check", folder.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let report = text(&out.stderr);
+    let mut kinds = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let expect = source
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("# expect: ")
+            .expect("an expect line");
+        let (place, fragment) = expect.split_once(' ').unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let line = report
+            .lines()
+            .find(|l| l.contains(&format!("{name}:{place}: ")))
+            .unwrap_or_else(|| panic!("no problem reported at {name}:{place}\n{report}"));
+        assert!(
+            line.contains(fragment.trim()),
+            "{name}: want {fragment:?}, got {line}"
+        );
+        kinds += 1;
+    }
+    assert!(kinds >= 15, "{kinds}");
+    assert!(
+        report.contains(&format!("{kinds} of {kinds} bot files have problems")),
+        "{report}"
+    );
+}
