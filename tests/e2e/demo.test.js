@@ -31,7 +31,7 @@ test("answers Chinese and English questions in the browser, and keeps answering 
 
   assert.match(await ask(page, zh, "请问什么时候发货？"), /48小时内发货/);
   assert.match(await ask(page, zh, "how do I return an item"), /return any unused item within 7 days/);
-  assert.match(await ask(page, zh, "今天的股票行情"), /抱歉，我没有听懂/);
+  assert.match(await ask(page, zh, "今天的股票行情"), /没有听懂/);
 
   assert.deepEqual(problems, [], "no errors while online");
 

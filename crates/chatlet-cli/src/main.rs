@@ -4,6 +4,7 @@
 
 mod dataset;
 mod evaluation_report;
+mod importers;
 mod progress_bar;
 
 use anyhow::{Context, Result, bail};
@@ -95,6 +96,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Convert an FAQ spreadsheet (CSV/TSV "question,answer"), a Rasa NLU YAML file or an nlp.js
+    /// corpus JSON into a chatlet bot file.
+    Import {
+        /// The file to convert.
+        file: PathBuf,
+        /// Where to write the bot file (default: standard output).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Chat with a bot in the terminal (a model file, or a bot file trained on the fly).
     Shell {
         /// A `.chatlet` model or a bot file.
@@ -161,6 +171,19 @@ fn run(cli: Cli) -> Result<()> {
             (None, None) => bail!("give a test set FILE or --stories FILE"),
         },
         Command::Check { bot } => check(&bot),
+        Command::Import { file, output } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file.display().to_string();
+            let format = importers::Format::detect(&name, &text)?;
+            let bot = importers::import(&name, &text, format)?;
+            match output {
+                Some(path) => std::fs::write(&path, bot)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{bot}"),
+            }
+            Ok(())
+        }
         Command::Shell {
             bot_or_model,
             verbose,

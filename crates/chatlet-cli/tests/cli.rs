@@ -336,3 +336,90 @@ fn check_reports_every_kind_of_mistake_at_its_place() {
         "{report}"
     );
 }
+
+#[test]
+fn imports_faq_sheets_rasa_and_nlpjs_into_bots_that_check_and_work() {
+    let fixtures = repo().join("crates/chatlet-cli/tests/fixtures/import");
+    let dir = scratch("import");
+    let mut imported = Vec::new();
+    for file in ["faq.csv", "rasa-nlu.yml", "nlpjs-corpus.json"] {
+        let out = dir.join(format!("{file}.yaml"));
+        let run = chatlet(
+            &[
+                "import",
+                fixtures.join(file).to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert!(run.status.success(), "{file}: {}", text(&run.stderr));
+        let check = chatlet(&["check", out.to_str().unwrap()], None);
+        assert!(check.status.success(), "{file}: {}", text(&check.stderr));
+        imported.push(std::fs::read_to_string(&out).unwrap());
+    }
+    // The FAQ sheet: two phrasings of one answer become one entry; quotes and commas survive.
+    assert!(
+        imported[0].contains(r#"- q: ["能开发票吗", "怎么开发票"]"#),
+        "{}",
+        imported[0]
+    );
+    assert!(imported[0].contains(r#""满99元包邮, 不满收8元。""#));
+    // Rasa: synonyms, regexes and lookup tables become entities; JSON annotations convert.
+    for want in [
+        r#""New York": ["NYC", "the big apple"]"#,
+        r#""order_id": {regex:"#,
+        r#""air china""#,
+        "[NYC](city:New York)",
+    ] {
+        assert!(
+            imported[1].contains(want),
+            "missing {want} in\n{}",
+            imported[1]
+        );
+    }
+    // nlp.js: answers, option entities and regex entities.
+    for want in [
+        r#""Hey there!""#,
+        r#""large": ["big", "huge"]"#,
+        r#""email": {regex:"#,
+    ] {
+        assert!(
+            imported[2].contains(want),
+            "missing {want} in\n{}",
+            imported[2]
+        );
+    }
+    // The imported Rasa bot works: a synonym resolves to its canonical value.
+    let bot = dir.join("rasa-nlu.yml.yaml");
+    let predict = chatlet(
+        &["predict", "--model", &train_to(&bot, &dir)],
+        Some("{\"text\": \"book a flight to the big apple\"}\n"),
+    );
+    let line: serde_json::Value = serde_json::from_str(text(&predict.stdout).trim()).unwrap();
+    assert_eq!(line["intent"], "book_flight", "{line}");
+    assert!(
+        line["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["entity"] == "city" && e["value"] == "New York"),
+        "{line}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn train_to(bot: &Path, dir: &Path) -> String {
+    let model = dir.join("trained.chatlet");
+    let run = chatlet(
+        &[
+            "train",
+            bot.to_str().unwrap(),
+            "-o",
+            model.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    model.to_str().unwrap().to_owned()
+}

@@ -26,7 +26,7 @@ pub mod slot_tagger;
 mod sparse_table;
 pub mod stories;
 pub mod text;
-mod yaml;
+pub mod yaml;
 
 pub use bot::Bot;
 pub use calendar::{Date, ReferenceTime};

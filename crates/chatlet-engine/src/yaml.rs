@@ -5,25 +5,32 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 /// One YAML node and where it starts.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Node {
-    pub(crate) value: Value,
-    pub(crate) at: Location,
+pub struct Node {
+    /// What it holds.
+    pub value: Value,
+    /// Where it starts.
+    pub at: Location,
 }
 
+/// What a node holds.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
+pub enum Value {
     /// A scalar; `quoted` tells `"null"` apart from `null`.
     Scalar {
+        /// The scalar's text.
         text: String,
+        /// Whether it was written in quotes.
         quoted: bool,
     },
+    /// A list.
     Sequence(Vec<Node>),
+    /// Key-value pairs in file order.
     Mapping(Vec<(Node, Node)>),
 }
 
 impl Node {
     /// The scalar text, if this node is a scalar.
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub fn as_str(&self) -> Option<&str> {
         match &self.value {
             Value::Scalar { text, .. } => Some(text),
             _ => None,
@@ -31,12 +38,12 @@ impl Node {
     }
 
     /// True for an explicit YAML null (`~`, `null`, or nothing at all after a key).
-    pub(crate) fn is_null(&self) -> bool {
+    pub fn is_null(&self) -> bool {
         matches!(&self.value, Value::Scalar { text, quoted: false } if matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"))
     }
 
     /// A short name of the node's type for error messages.
-    pub(crate) fn type_name(&self) -> &'static str {
+    pub fn type_name(&self) -> &'static str {
         match &self.value {
             Value::Scalar { .. } if self.is_null() => "nothing",
             Value::Scalar { .. } => "a text",
@@ -54,7 +61,7 @@ fn location(span: &Span) -> Location {
 }
 
 /// Parses one YAML document. An empty text gives a null node at 1:1.
-pub(crate) fn parse(source_name: &str, text: &str) -> Result<Node, Error> {
+pub fn parse(source_name: &str, text: &str) -> Result<Node, Error> {
     let mut stack: Vec<(Node, Option<Node>)> = Vec::new();
     let mut root: Option<Node> = None;
     for event in Parser::new_from_str(text) {
