@@ -500,11 +500,13 @@ impl Policy {
             })
             .filter_map(|r| Some((r, fill(&r.text, &state.slots)?)))
             .collect();
-        // Prefer the most specific responses: those with the most conditions.
-        let most = usable.iter().map(|(r, _)| r.when.len()).max()?;
+        // Prefer the most specific responses: those with the most conditions and filled slots
+        // ("{city}晴" over "哪个城市？" once the city is known).
+        let specificity = |r: &Response| r.when.len() + template_slots(&r.text).len();
+        let most = usable.iter().map(|(r, _)| specificity(r)).max()?;
         let best: Vec<&(&Response, String)> = usable
             .iter()
-            .filter(|(r, _)| r.when.len() == most)
+            .filter(|(r, _)| specificity(r) == most)
             .collect();
         let (response, text) = best[(state.turns as usize) % best.len()];
         Some(Message {
@@ -582,5 +584,75 @@ mod tests {
         );
         assert_eq!(fill("{date}", &slots), None);
         assert_eq!(template_slots("{a} and {b} {{c}}"), ["a", "b"]);
+    }
+}
+
+#[cfg(test)]
+mod conversation_tests {
+    use crate::calendar::ReferenceTime;
+    use crate::dialogue::Conversation;
+    use crate::{Model, TrainOptions, bot};
+
+    const BOT: &str = "\
+name: s
+languages: [zh]
+session: {expire_after_minutes: 30, carry_over: [city]}
+entities:
+  city: {values: {北京: [], 上海: []}}
+  order: {regex: '[A-Z]{2}[0-9]{4}'}
+forms:
+  track:
+    slots:
+      order: {ask: 订单号？}
+    done: 查询{order}
+intents:
+  track: {examples: [查订单, 订单到哪了, 帮我查订单], form: track}
+  weather: {examples: ['[北京](city)天气', '[上海](city)天气怎么样', 天气如何], responses: ['{city}晴', 哪个城市？]}
+";
+
+    fn at(time: &str) -> ReferenceTime {
+        ReferenceTime::parse(time).unwrap()
+    }
+
+    #[test]
+    fn a_session_expires_after_silence_keeping_carry_over_slots() {
+        let bot = bot::parse("s.yaml", BOT).unwrap();
+        let model = Model::train(&bot, &TrainOptions::default(), &mut |_| {}).unwrap();
+        let mut state = Conversation::default();
+        model.converse(&mut state, "北京天气", &at("2026-11-22T10:00"));
+        let turn = model.converse(&mut state, "查订单", &at("2026-11-22T10:05"));
+        assert_eq!(turn.messages[0].text, "订单号？");
+        assert_eq!(state.active_form(model.policy()), Some("track"));
+        // 20 minutes later: still the same session, the form still waits.
+        let turn = model.converse(&mut state, "AB1234", &at("2026-11-22T10:25"));
+        assert_eq!(turn.messages[0].text, "查询AB1234");
+        model.converse(&mut state, "查订单", &at("2026-11-22T10:26"));
+        assert_eq!(state.active_form(model.policy()), Some("track"));
+        // An hour of silence: the form is forgotten, the city is kept, the order is not.
+        let turn = model.converse(&mut state, "天气如何", &at("2026-11-22T11:30"));
+        assert_eq!(state.active_form(model.policy()), None);
+        assert_eq!(turn.messages[0].text, "北京晴");
+        assert_eq!(state.slots.get("city").map(String::as_str), Some("北京"));
+        assert!(!state.slots.contains_key("order"));
+    }
+
+    #[test]
+    fn a_state_from_another_bot_version_does_not_break_a_turn() {
+        let bot = bot::parse("s.yaml", BOT).unwrap();
+        let model = Model::train(&bot, &TrainOptions::default(), &mut |_| {}).unwrap();
+        let mut state = Conversation::default();
+        model.converse(&mut state, "查订单", &at("2026-11-22T10:00"));
+        let saved = state.to_bytes();
+        // The same bytes loaded against a bot without that form: the turn still answers.
+        let other = bot::parse(
+            "o.yaml",
+            "name: o\nintents:\n  hi: {examples: [你好, hello], responses: 嗨}\n  bye: {examples: [再见, bye], responses: 再见}\n",
+        )
+        .unwrap();
+        let other = Model::train(&other, &TrainOptions::default(), &mut |_| {}).unwrap();
+        let mut restored = Conversation::from_bytes(&saved).unwrap();
+        let turn = other.converse(&mut restored, "你好", &at("2026-11-22T10:01"));
+        assert_eq!(turn.messages[0].text, "嗨");
+        assert_eq!(Conversation::from_bytes(b"\xff\xff\xff"), None);
     }
 }
