@@ -53,6 +53,14 @@ impl Chatlet {
         self.state.send(text);
     }
 
+    /// Registers `handler(slots)` for the bot's action `name`. It may return (or resolve to) a
+    /// string to say, or `{ text?, slots? }`; if it throws, returns nothing or exceeds the
+    /// action's timeout, the bot answers with the action's fallback.
+    #[wasm_bindgen(js_name = registerAction)]
+    pub fn register_action(&self, name: String, handler: js_sys::Function) {
+        self.state.register_action(name, handler);
+    }
+
     /// True once the model is loaded and the bot can answer.
     #[wasm_bindgen(getter)]
     pub fn ready(&self) -> bool {

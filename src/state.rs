@@ -2,9 +2,12 @@
 
 use crate::options::Options;
 use crate::ui_text::UiText;
+use chatlet_engine::dialogue::ActionRequest;
 use chatlet_engine::{ActionOutcome, Conversation, Date, Model, ReferenceTime};
 use leptos::prelude::*;
+use std::collections::HashMap;
 use std::sync::Arc;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,8 @@ pub(crate) struct ChatState {
     next_id: StoredValue<u64>,
     /// The dialogue state the engine keeps between turns (slots, form, fallback stage).
     conversation: StoredValue<Conversation>,
+    /// Actions the page registered, by name (JavaScript functions stay on this thread).
+    actions: StoredValue<HashMap<String, js_sys::Function>, LocalStorage>,
     title: RwSignal<Option<String>>,
     pub(crate) text: UiText,
 }
@@ -54,6 +59,7 @@ impl ChatState {
             queued: RwSignal::new(Vec::new()),
             next_id: StoredValue::new(0),
             conversation: StoredValue::new(Conversation::default()),
+            actions: StoredValue::new_local(HashMap::new()),
             title: RwSignal::new(options.title.clone()),
             text: UiText::for_language(options.language),
         }
@@ -107,20 +113,93 @@ impl ChatState {
         }
     }
 
-    fn answer(&self, model: &Model, text: &str) {
+    /// Lets the page run `name` when the bot asks for it (see [`ChatState::run_action`]).
+    pub(crate) fn register_action(&self, name: String, handler: js_sys::Function) {
+        self.actions.update_value(|actions| {
+            actions.insert(name, handler);
+        });
+    }
+
+    fn answer(&self, model: &Arc<Model>, text: &str) {
         let mut conversation = self.conversation.get_value();
         let mut turn = model.converse(&mut conversation, text, &local_now());
-        loop {
-            for message in std::mem::take(&mut turn.messages) {
-                self.push(Author::Bot, message.text);
-            }
-            // No page actions are wired up yet: every action gets its fallback.
-            let Some(action) = turn.action.take() else {
-                break;
-            };
-            turn = model.action_result(&mut conversation, &action.name, ActionOutcome::Unavailable);
-        }
         self.conversation.set_value(conversation);
+        for message in std::mem::take(&mut turn.messages) {
+            self.push(Author::Bot, message.text);
+        }
+        if let Some(action) = turn.action {
+            let (state, model) = (*self, model.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let outcomes = state.run_action(&action).await;
+                let mut conversation = state.conversation.get_value();
+                for outcome in outcomes {
+                    let turn = model.action_result(&mut conversation, &action.name, outcome);
+                    for message in turn.messages {
+                        state.push(Author::Bot, message.text);
+                    }
+                }
+                state.conversation.set_value(conversation);
+            });
+        }
+    }
+
+    /// Calls the page's handler with the slots and waits (up to the action's timeout). The
+    /// handler may return (or resolve to) a string to say, or `{ text?, slots? }`; nothing, an
+    /// error or a timeout means the action's fallback answers.
+    async fn run_action(&self, action: &ActionRequest) -> Vec<ActionOutcome> {
+        let Some(handler) = self.actions.with_value(|a| a.get(&action.name).cloned()) else {
+            return vec![ActionOutcome::Unavailable];
+        };
+        let slots = js_sys::Object::new();
+        for (name, value) in &action.slots {
+            let _ =
+                js_sys::Reflect::set(&slots, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        let returned = match handler.call1(&JsValue::NULL, &slots) {
+            Ok(value) => value,
+            Err(error) => {
+                web_sys::console::error_2(
+                    &format!("chatlet: action `{}` failed:", action.name).into(),
+                    &error,
+                );
+                return vec![ActionOutcome::Unavailable];
+            }
+        };
+        let timeout_ms = action.timeout_ms as i32;
+        let timer = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_1(
+                    &resolve,
+                    timeout_ms,
+                    &JsValue::from_str(TIMED_OUT),
+                );
+            }
+        });
+        let race = js_sys::Promise::race(&js_sys::Array::of2(
+            &js_sys::Promise::resolve(&returned),
+            &timer,
+        ));
+        let value = match wasm_bindgen_futures::JsFuture::from(race).await {
+            Ok(value) if value.as_string().as_deref() == Some(TIMED_OUT) => {
+                web_sys::console::error_1(
+                    &format!(
+                        "chatlet: action `{}` timed out after {timeout_ms} ms",
+                        action.name
+                    )
+                    .into(),
+                );
+                return vec![ActionOutcome::Unavailable];
+            }
+            Ok(value) => value,
+            Err(error) => {
+                web_sys::console::error_2(
+                    &format!("chatlet: action `{}` failed:", action.name).into(),
+                    &error,
+                );
+                return vec![ActionOutcome::Unavailable];
+            }
+        };
+        outcomes(&value)
     }
 
     /// Called once the model has loaded: shows the welcome and answers what was queued.
@@ -161,4 +240,39 @@ fn local_now() -> ReferenceTime {
         hour: now.get_hours(),
         minute: now.get_minutes(),
     }
+}
+
+/// Marks the timer's value in the race against an action.
+const TIMED_OUT: &str = "\u{0}chatlet:timed-out";
+
+/// What a page action returned, as engine outcomes.
+fn outcomes(value: &JsValue) -> Vec<ActionOutcome> {
+    if let Some(text) = value.as_string() {
+        return vec![ActionOutcome::Replied(text)];
+    }
+    let Some(object) = value.dyn_ref::<js_sys::Object>() else {
+        return vec![ActionOutcome::Unavailable];
+    };
+    let mut found = Vec::new();
+    if let Ok(slots) = js_sys::Reflect::get(object, &"slots".into())
+        && let Some(slots) = slots.dyn_ref::<js_sys::Object>()
+    {
+        let mut set = std::collections::BTreeMap::new();
+        for entry in js_sys::Object::entries(slots).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                set.insert(k, v);
+            }
+        }
+        found.push(ActionOutcome::SetSlots(set));
+    }
+    if let Ok(text) = js_sys::Reflect::get(object, &"text".into())
+        && let Some(text) = text.as_string()
+    {
+        found.push(ActionOutcome::Replied(text));
+    }
+    if found.is_empty() {
+        found.push(ActionOutcome::Unavailable);
+    }
+    found
 }

@@ -17,8 +17,26 @@ export interface Chatlet {
   toggle(): void;
   /** Sends a message as if the visitor had typed it. */
   send(text: string): void;
+  /**
+   * Runs `handler` when the bot asks for action `name` (declared under `actions:` in the bot file).
+   * The handler gets the conversation's slots and returns (or resolves to) a text to say, or
+   * `{ text?, slots? }`. If it throws, returns nothing or exceeds the action's `timeout_ms`, the
+   * action's `fallback` answers instead.
+   */
+  registerAction(
+    name: string,
+    handler: (slots: Record<string, string>) => string | ActionResult | void | Promise<string | ActionResult | void>,
+  ): void;
   /** True once the model is loaded. */
   readonly ready: boolean;
+}
+
+/** What an action handler may return. */
+export interface ActionResult {
+  /** Said by the bot. */
+  text?: string;
+  /** Slots to set in the conversation. */
+  slots?: Record<string, string>;
 }
 
 /** Mounts the widget into `element`; rejects with a TypeError naming the bad option. */
