@@ -96,7 +96,8 @@ fn package_json(root: &Path) -> Result<String> {
     ))
 }
 
-/// Trains `bots/<name>/bot.yaml` into `target/models/<name>.chatlet` for every bot.
+/// Trains every bot folder `bots/<name>/` (its `bot.yaml` and other files) into
+/// `target/models/<name>.chatlet`.
 pub(crate) fn train_bots(root: &Path) -> Result<()> {
     let models = models_dir(root);
     for bot in bot_files(root)? {
@@ -105,9 +106,10 @@ pub(crate) fn train_bots(root: &Path) -> Result<()> {
             .and_then(Path::file_name)
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let folder = bot.parent().unwrap_or(root);
         Cmd::new(chatlet_bin(root))
             .arg("train")
-            .arg(&bot)
+            .arg(folder)
             .arg("-o")
             .arg(models.join(format!("{name}.chatlet")))
             .run()?;

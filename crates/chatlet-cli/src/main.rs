@@ -193,7 +193,8 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn check(path: &Path) -> Result<()> {
-    let files: Vec<PathBuf> = if path.is_dir() {
+    // A folder with a bot.yaml is one bot; any other folder holds one bot per file.
+    let files: Vec<PathBuf> = if path.is_dir() && !is_bot_folder(path) {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read folder {}", path.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -220,10 +221,48 @@ fn check(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// True for a folder that holds one bot split over several files (it has a `bot.yaml`).
+fn is_bot_folder(path: &Path) -> bool {
+    path.is_dir() && path.join("bot.yaml").is_file()
+}
+
+/// The files of a bot: the file itself, or a bot folder's `.yaml` files with `bot.yaml` first
+/// (stories files are tests, not part of the bot).
+fn bot_sources(path: &Path) -> Result<Vec<(String, String)>> {
+    let files: Vec<PathBuf> = if is_bot_folder(path) {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot read folder {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (name.ends_with(".yaml") || name.ends_with(".yml")) && !name.contains("stories")
+            })
+            .collect();
+        files.sort_by_key(|p| (p.file_name().is_none_or(|n| n != "bot.yaml"), p.clone()));
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read bot file {}", file.display()))?;
+            Ok((file.display().to_string(), text))
+        })
+        .collect()
+}
+
 fn load_bot(path: &Path) -> Result<chatlet_engine::Bot> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read bot file {}", path.display()))?;
-    match bot::parse(&path.display().to_string(), &text) {
+    let sources = bot_sources(path)?;
+    let files: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    match bot::parse_files(&files) {
         Ok(bot) => Ok(bot),
         Err(diagnostics) => {
             let count = diagnostics.errors().len();

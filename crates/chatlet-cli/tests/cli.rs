@@ -49,7 +49,8 @@ fn every_example_bot_checks_and_trains() {
             continue;
         }
         count += 1;
-        let bot = bot.to_str().unwrap();
+        // The folder is the bot (a bot may be split over several files).
+        let bot = bot.parent().unwrap().to_str().unwrap();
         let check = chatlet(&["check", bot], None);
         assert!(check.status.success(), "{}", text(&check.stderr));
         let model = out_dir.join(format!("{count}.chatlet"));
@@ -72,11 +73,12 @@ fn every_example_bot_passes_its_stories() {
         }
         assert!(stories.is_file(), "{} has no stories.yaml", dir.display());
         count += 1;
+        // The folder is the bot (a bot may be split over several files).
         let out = chatlet(
             &[
                 "test",
                 "--model",
-                bot.to_str().unwrap(),
+                dir.to_str().unwrap(),
                 "--stories",
                 stories.to_str().unwrap(),
             ],
@@ -422,4 +424,49 @@ fn train_to(bot: &Path, dir: &Path) -> String {
     );
     assert!(run.status.success(), "{}", text(&run.stderr));
     model.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_bot_split_over_a_folder_reports_problems_in_the_right_file() {
+    let dir = scratch("split-bot");
+    std::fs::write(
+        dir.join("bot.yaml"),
+        "name: split\nentities: {city: learned}\nintents:\n  weather: {examples: ['[北京](city)天气'], responses: '{city}晴'}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("faq.yaml"),
+        "faq:\n  - q: [北京天气]\n    a: 晴\n  - q: [怎么开发票]\n    a: 可以\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("more.yaml"),
+        "name: again\nintents:\n  weather: {examples: [下雨吗], responses: r}\n",
+    )
+    .unwrap();
+    let out = chatlet(&["check", dir.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let report = text(&out.stderr);
+    let bot = dir.join("bot.yaml").display().to_string();
+    for want in [
+        format!("faq.yaml:2:9: question \"北京天气\" is already an example of `weather` ({bot}:4)"),
+        format!("more.yaml:1:1: `name` is already set at {bot}:1"),
+        format!("more.yaml:3:3: intent `weather` is defined twice (first at {bot}:4)"),
+    ] {
+        assert!(report.contains(&want), "missing {want}\n{report}");
+    }
+    std::fs::remove_file(dir.join("more.yaml")).unwrap();
+    std::fs::write(
+        dir.join("faq.yaml"),
+        "faq:\n  - q: [怎么开发票]\n    a: 可以\n",
+    )
+    .unwrap();
+    let out = chatlet(&["check", dir.to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("ok (2 intents)"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_dir_all(dir).unwrap();
 }

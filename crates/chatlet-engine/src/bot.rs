@@ -73,29 +73,71 @@ pub struct Example {
 /// Parses and checks a bot file. `source_name` is used in error messages (usually the path).
 /// All problems are reported, not only the first.
 pub fn parse(source_name: &str, text: &str) -> Result<Bot, Diagnostics> {
-    let root = yaml::parse(source_name, text)?;
-    let mut checker = Checker {
-        source_name,
-        errors: Vec::new(),
-        slot_uses: Vec::new(),
-    };
-    let bot = checker.bot(&root);
-    if checker.errors.is_empty() {
-        return Ok(bot);
+    parse_files(&[(source_name, text)])
+}
+
+/// Parses and checks a bot split over several files (a folder: say `bot.yaml`, `faq.yaml`,
+/// `entities.yaml`): their sections are merged, and every error names its own file. `name`
+/// and the other single settings may appear in one file only.
+pub fn parse_files(files: &[(&str, &str)]) -> Result<Bot, Diagnostics> {
+    let mut roots = Vec::new();
+    let mut errors = Vec::new();
+    for &(name, text) in files {
+        match yaml::parse(name, text) {
+            Ok(root) => roots.push((name, root)),
+            Err(e) => errors.push(e),
+        }
     }
-    let mut errors = checker.errors;
-    errors.sort_by_key(|e| e.location().map(|at| (at.line, at.column)));
+    if roots.is_empty() && errors.is_empty() {
+        errors.push(Error::new(ErrorKind::Bot, "no bot files were given"));
+    }
+    if errors.is_empty() {
+        let mut checker = Checker {
+            source_name: roots[0].0,
+            errors: Vec::new(),
+            slot_uses: Vec::new(),
+            examples_seen: HashMap::new(),
+            intent_names: HashMap::new(),
+        };
+        let bot = checker.bot(&roots);
+        if checker.errors.is_empty() {
+            return Ok(bot);
+        }
+        errors = checker.errors;
+    }
+    let order: HashMap<&str, usize> = files.iter().enumerate().map(|(i, f)| (f.0, i)).collect();
+    errors.sort_by_key(|e| {
+        let file = e
+            .source_name()
+            .and_then(|s| order.get(s).copied())
+            .unwrap_or(0);
+        (file, e.location().map(|at| (at.line, at.column)))
+    });
     Err(Diagnostics(errors))
 }
 
 struct Checker<'a> {
+    /// The file being read now (errors name it).
     source_name: &'a str,
     errors: Vec<Error>,
-    /// Slots that response templates use, checked once every entity is known.
-    slot_uses: Vec<(String, Location)>,
+    /// Slots that response templates use, checked once every entity is known: (file, slot, place).
+    slot_uses: Vec<(&'a str, String, Location)>,
+    /// Normalized example -> (intent, file, place), to catch one example under two intents.
+    examples_seen: HashMap<String, (String, &'a str, Location)>,
+    /// Intent name -> (file, place).
+    intent_names: HashMap<String, (&'a str, Location)>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    /// `line N` in the current file, `file:N` in another.
+    fn place(&self, file: &str, at: Location) -> String {
+        if file == self.source_name {
+            format!("line {}", at.line)
+        } else {
+            format!("{file}:{}", at.line)
+        }
+    }
+
     fn error(&mut self, at: Location, message: impl Into<String>) {
         self.errors
             .push(Error::at(ErrorKind::Bot, self.source_name, at, message));
@@ -149,7 +191,7 @@ impl Checker<'_> {
         }
     }
 
-    fn bot(&mut self, root: &Node) -> Bot {
+    fn bot(&mut self, roots: &[(&'a str, Node)]) -> Bot {
         let mut bot = Bot {
             name: String::new(),
             languages: Vec::new(),
@@ -164,60 +206,110 @@ impl Checker<'_> {
             forms: Vec::new(),
             actions: Vec::new(),
         };
-        let mut intents_node = None;
-        let (mut faq_node, mut forms_node) = (None, None);
-        for (key, value) in self.mapping(root, "a bot file") {
-            match key.as_str().unwrap_or_default() {
-                "name" => bot.name = self.text(value, "`name`").unwrap_or_default(),
-                "languages" | "language" => {
-                    for (language, at) in self.texts(value, "a language") {
-                        if LANGUAGES.contains(&language.as_str()) {
-                            bot.languages.push(language);
+        let (mut intents_nodes, mut faq_nodes, mut forms_nodes) =
+            (Vec::new(), Vec::new(), Vec::new());
+        // Single settings: where each was first given, so a second file cannot silently override it.
+        let mut settings: HashMap<&str, (&str, Location)> = HashMap::new();
+        for (file, root) in roots {
+            self.source_name = file;
+            for (key, value) in self.mapping(root, "a bot file") {
+                let name = key.as_str().unwrap_or_default();
+                let single = matches!(
+                    name,
+                    "name"
+                        | "languages"
+                        | "language"
+                        | "welcome"
+                        | "fallback"
+                        | "clarify"
+                        | "handoff"
+                        | "session"
+                );
+                if single {
+                    if let Some((first_file, first)) = settings.get(name) {
+                        let place = if first_file == file {
+                            format!("line {}", first.line)
                         } else {
-                            self.error(at, format!("unknown language `{language}`; use one of: {}", LANGUAGES.join(", ")));
+                            format!("{first_file}:{}", first.line)
+                        };
+                        self.error(
+                            key.at,
+                            format!("`{name}` is already set at {place}; set it once"),
+                        );
+                        continue;
+                    }
+                    settings.insert(name, (*file, key.at));
+                }
+                match name {
+                    "name" => bot.name = self.text(value, "`name`").unwrap_or_default(),
+                    "languages" | "language" => {
+                        for (language, at) in self.texts(value, "a language") {
+                            if LANGUAGES.contains(&language.as_str()) {
+                                bot.languages.push(language);
+                            } else {
+                                self.error(at, format!("unknown language `{language}`; use one of: {}", LANGUAGES.join(", ")));
+                            }
                         }
                     }
+                    "welcome" => bot.welcome = self.text(value, "`welcome`"),
+                    "fallback" => bot.fallback = self.responses(value),
+                    "clarify" => bot.clarify = self.text(value, "`clarify`"),
+                    "handoff" => bot.handoff = self.button(value),
+                    "session" => self.session(value, &mut bot),
+                    "intents" => intents_nodes.push((*file, value)),
+                    "entities" => {
+                        let entities = self.entities(value, &bot.entities);
+                        bot.entities.extend(entities);
+                    }
+                    "faq" => faq_nodes.push((*file, value)),
+                    "forms" => forms_nodes.push((*file, value)),
+                    "actions" => {
+                        let actions = self.actions(value, &bot.actions);
+                        bot.actions.extend(actions);
+                    }
+                    other => self.error(
+                        key.at,
+                        format!("unknown key `{other}`; a bot file has: name, languages, welcome, fallback, clarify, handoff, session, entities, intents, faq, forms, actions"),
+                    ),
                 }
-                "welcome" => bot.welcome = self.text(value, "`welcome`"),
-                "fallback" => bot.fallback = self.responses(value),
-                "clarify" => bot.clarify = self.text(value, "`clarify`"),
-                "handoff" => bot.handoff = self.button(value),
-                "session" => self.session(value, &mut bot),
-                "intents" => intents_node = Some(value),
-                "entities" => bot.entities = self.entities(value),
-                "faq" => faq_node = Some(value),
-                "forms" => forms_node = Some(value),
-                "actions" => bot.actions = self.actions(value),
-                other => self.error(
-                    key.at,
-                    format!("unknown key `{other}`; a bot file has: name, languages, welcome, fallback, clarify, handoff, session, entities, intents, faq, forms, actions"),
-                ),
             }
         }
-        if let Some(node) = forms_node {
-            bot.forms = self.forms(node, &bot.entities, &bot.actions);
+        for (file, node) in forms_nodes {
+            self.source_name = file;
+            let forms = self.forms(node, &bot.entities, &bot.actions);
+            bot.forms.extend(forms);
         }
+        let (first_file, first_root) = (roots[0].0, &roots[0].1);
         if bot.name.is_empty() {
+            self.source_name = first_file;
             self.error(
-                root.at,
+                first_root.at,
                 "the bot has no `name`; add a line such as `name: My shop`",
             );
         }
-        match intents_node {
-            Some(node) => bot.intents = self.intents(node, &bot.entities, &bot.forms, &bot.actions),
-            None if faq_node.is_some() => {}
-            None => self.error(
-                root.at,
+        if intents_nodes.is_empty() && faq_nodes.is_empty() {
+            self.source_name = first_file;
+            self.error(
+                first_root.at,
                 "the bot has no `intents`; add at least one intent with examples and responses",
-            ),
+            );
         }
-        if let Some(node) = faq_node {
-            let faq = self.faq(node, &bot.intents);
+        for (file, node) in intents_nodes {
+            self.source_name = file;
+            let intents = self.intents(node, &bot.entities, &bot.forms, &bot.actions);
+            bot.intents.extend(intents);
+        }
+        let mut faq_count = 0;
+        for (file, node) in faq_nodes {
+            self.source_name = file;
+            let faq = self.faq(node, faq_count);
+            faq_count += faq.len();
             bot.intents.extend(faq);
         }
         // Every slot a response names must be one that an entity (or a form's slot) fills.
-        for (slot, at) in std::mem::take(&mut self.slot_uses) {
+        for (file, slot, at) in std::mem::take(&mut self.slot_uses) {
             if !bot.entities.iter().any(|(n, _)| *n == slot) {
+                self.source_name = file;
                 self.error(at, format!("a response uses `{{{slot}}}`, but no entity `{slot}` is declared under `entities:` to fill it"));
             }
         }
@@ -256,7 +348,7 @@ impl Checker<'_> {
                         "if" => {
                             for (slot, value) in self.mapping(value, "`if`") {
                                 let Some(slot_name) = self.text(slot, "a slot name") else { continue };
-                                self.slot_uses.push((slot_name.clone(), slot.at));
+                                self.slot_uses.push((self.source_name, slot_name.clone(), slot.at));
                                 let expected = if value.is_null() { None } else { self.text(value, "a slot value") };
                                 r.when.push((slot_name, expected));
                             }
@@ -282,7 +374,7 @@ impl Checker<'_> {
             },
         };
         for slot in template_slots(&response.text) {
-            self.slot_uses.push((slot, node.at));
+            self.slot_uses.push((self.source_name, slot, node.at));
         }
         Some(response)
     }
@@ -344,13 +436,13 @@ impl Checker<'_> {
         }
     }
 
-    fn actions(&mut self, node: &Node) -> Vec<Action> {
+    fn actions(&mut self, node: &Node, declared: &[Action]) -> Vec<Action> {
         let mut actions: Vec<Action> = Vec::new();
         for (key, value) in self.mapping(node, "`actions`") {
             let Some(name) = self.text(key, "an action name") else {
                 continue;
             };
-            if actions.iter().any(|a| a.name == name) {
+            if actions.iter().chain(declared).any(|a| a.name == name) {
                 self.error(key.at, format!("action `{name}` is defined twice"));
                 continue;
             }
@@ -440,23 +532,15 @@ impl Checker<'_> {
     }
 
     /// `faq:` — a list of `{q: question or questions, a: answer}`; each becomes an intent.
-    fn faq(&mut self, node: &Node, intents: &[Intent]) -> Vec<Intent> {
+    fn faq(&mut self, node: &Node, numbered_before: usize) -> Vec<Intent> {
         let mut out = Vec::new();
         let Value::Sequence(items) = &node.value else {
             self.error(node.at, "`faq` must be a list of `- q: ... a: ...` entries");
             return out;
         };
-        let mut seen: HashMap<String, Location> = intents
-            .iter()
-            .flat_map(|i| {
-                i.examples
-                    .iter()
-                    .map(|e| (text::normalize(&e.text), Location { line: 0, column: 0 }))
-            })
-            .collect();
         for (n, item) in items.iter().enumerate() {
             let mut intent = Intent {
-                name: format!("faq_{}", n + 1),
+                name: format!("faq_{}", numbered_before + n + 1),
                 examples: Vec::new(),
                 responses: Vec::new(),
                 action: None,
@@ -469,16 +553,16 @@ impl Checker<'_> {
                     "q" | "question" | "questions" => {
                         for (question, at) in self.texts(v, "a question") {
                             let key = text::normalize(&question);
-                            if let Some(first) = seen.get(&key) {
-                                let place = if first.line == 0 {
-                                    "an intent".to_owned()
-                                } else {
-                                    format!("line {}", first.line)
-                                };
-                                self.error(at, format!("question \"{question}\" is already asked at {place}; keep it in one place"));
+                            if let Some((other, file, first)) = self.examples_seen.get(&key) {
+                                let place = self.place(file, *first);
+                                let message = format!(
+                                    "question \"{question}\" is already an example of `{other}` ({place}); keep it in one place"
+                                );
+                                self.error(at, message);
                                 continue;
                             }
-                            seen.insert(key, at);
+                            self.examples_seen
+                                .insert(key, (intent.name.clone(), self.source_name, at));
                             intent.examples.push(Example {
                                 text: question,
                                 entities: Vec::new(),
@@ -507,13 +591,17 @@ impl Checker<'_> {
 
     /// `entities:` — each is a built-in name (`when: date`), `learned`, or a mapping with
     /// `values` (a lookup table, canonical value → synonyms) and `fuzzy`, or with `regex`.
-    fn entities(&mut self, node: &Node) -> Vec<(String, EntityRule)> {
-        let mut entities = Vec::new();
+    fn entities(
+        &mut self,
+        node: &Node,
+        declared: &[(String, EntityRule)],
+    ) -> Vec<(String, EntityRule)> {
+        let mut entities: Vec<(String, EntityRule)> = Vec::new();
         for (key, value) in self.mapping(node, "`entities`") {
             let Some(name) = self.text(key, "an entity name") else {
                 continue;
             };
-            if entities.iter().any(|(n, _)| *n == name) {
+            if entities.iter().chain(declared).any(|(n, _)| *n == name) {
                 self.error(key.at, format!("entity `{name}` is defined twice"));
                 continue;
             }
@@ -708,19 +796,18 @@ impl Checker<'_> {
     ) -> Vec<Intent> {
         let mut intents = Vec::new();
         // Normalized example -> (intent, where it was first seen), to catch one example under two intents.
-        let mut seen: HashMap<String, (String, Location)> = HashMap::new();
-        let mut names: HashMap<String, Location> = HashMap::new();
         for (key, value) in self.mapping(node, "`intents`") {
             let Some(name) = self.text(key, "an intent name") else {
                 continue;
             };
-            if let Some(first) = names.insert(name.clone(), key.at) {
+            if let Some((file, first)) = self
+                .intent_names
+                .insert(name.clone(), (self.source_name, key.at))
+            {
+                let place = self.place(file, first);
                 self.error(
                     key.at,
-                    format!(
-                        "intent `{name}` is defined twice (first at line {})",
-                        first.line
-                    ),
+                    format!("intent `{name}` is defined twice (first at {place})"),
                 );
                 continue;
             }
@@ -745,18 +832,18 @@ impl Checker<'_> {
                                 continue;
                             };
                             let key = text::normalize(&example.text);
-                            match seen.get(&key) {
-                                Some((other, first)) if *other != name => self.error(
-                                    at,
-                                    format!(
-                                        "example \"{}\" is under both `{other}` (line {}) and `{name}`; keep it under one intent",
-                                        example.text,
-                                        first.line
-                                    ),
-                                ),
+                            match self.examples_seen.get(&key) {
+                                Some((other, file, first)) if *other != name => {
+                                    let place = self.place(file, *first);
+                                    let message = format!(
+                                        "example \"{}\" is under both `{other}` ({place}) and `{name}`; keep it under one intent",
+                                        example.text
+                                    );
+                                    self.error(at, message);
+                                }
                                 Some(_) => {}
                                 None => {
-                                    seen.insert(key, (name.clone(), at));
+                                    self.examples_seen.insert(key, (name.clone(), self.source_name, at));
                                     intent.examples.push(example);
                                 }
                             }

@@ -72,7 +72,12 @@ impl Error {
         &self.message
     }
 
-    /// Where in the bot file the problem is, when it is about a bot file.
+    /// The file the problem is in, when it is about a file.
+    pub fn source_name(&self) -> Option<&str> {
+        self.source_name.as_deref()
+    }
+
+    /// Where the problem is, if it has a place.
     pub fn location(&self) -> Option<Location> {
         self.location
     }
