@@ -88,29 +88,41 @@ fn messages(host: &web_sys::HtmlElement) -> Vec<String> {
         .collect()
 }
 
-/// Every example bot with its stories, compiled in so the test needs no server.
-const EXAMPLE_BOTS: &[(&str, &str, &str)] = &[
+/// Every example bot (its files) with its stories, compiled in so the test needs no server.
+const EXAMPLE_BOTS: &[(&str, &[(&str, &str)], &str)] = &[
     (
         "shop-zh",
-        DEMO_BOT,
+        &[("bots/shop-zh/bot.yaml", DEMO_BOT)],
         include_str!("../bots/shop-zh/stories.yaml"),
     ),
     (
         "weather-zh",
-        include_str!("../bots/weather-zh/bot.yaml"),
+        &[(
+            "bots/weather-zh/bot.yaml",
+            include_str!("../bots/weather-zh/bot.yaml"),
+        )],
         include_str!("../bots/weather-zh/stories.yaml"),
     ),
     (
         "faq-en",
-        include_str!("../bots/faq-en/bot.yaml"),
+        &[
+            (
+                "bots/faq-en/bot.yaml",
+                include_str!("../bots/faq-en/bot.yaml"),
+            ),
+            (
+                "bots/faq-en/faq.yaml",
+                include_str!("../bots/faq-en/faq.yaml"),
+            ),
+        ],
         include_str!("../bots/faq-en/stories.yaml"),
     ),
 ];
 
 #[wasm_bindgen_test]
 fn every_example_bot_passes_its_stories_in_wasm() {
-    for (name, bot_file, stories_file) in EXAMPLE_BOTS {
-        let bot = bot::parse(name, bot_file).expect("the example bot parses");
+    for (name, files, stories_file) in EXAMPLE_BOTS {
+        let bot = bot::parse_files(files).expect("the example bot parses");
         let model = Model::train(&bot, &TrainOptions::default(), &mut |_| {}).expect("it trains");
         let stories =
             chatlet_engine::stories::parse(name, stories_file).expect("its stories parse");
