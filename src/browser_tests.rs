@@ -88,8 +88,11 @@ fn messages(host: &web_sys::HtmlElement) -> Vec<String> {
         .collect()
 }
 
+/// A bot's files as `(name, text)`.
+type BotFiles = &'static [(&'static str, &'static str)];
+
 /// Every example bot (its files) with its stories, compiled in so the test needs no server.
-const EXAMPLE_BOTS: &[(&str, &[(&str, &str)], &str)] = &[
+const EXAMPLE_BOTS: &[(&str, BotFiles, &str)] = &[
     (
         "shop-zh",
         &[("bots/shop-zh/bot.yaml", DEMO_BOT)],
