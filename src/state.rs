@@ -157,13 +157,7 @@ impl ChatState {
         }
         let returned = match handler.call1(&JsValue::NULL, &slots) {
             Ok(value) => value,
-            Err(error) => {
-                web_sys::console::error_2(
-                    &format!("chatlet: action `{}` failed:", action.name).into(),
-                    &error,
-                );
-                return vec![ActionOutcome::Unavailable];
-            }
+            Err(error) => return action_failed(&action.name, &error),
         };
         let timeout_ms = action.timeout_ms as i32;
         let timer = js_sys::Promise::new(&mut |resolve, _| {
@@ -191,13 +185,7 @@ impl ChatState {
                 return vec![ActionOutcome::Unavailable];
             }
             Ok(value) => value,
-            Err(error) => {
-                web_sys::console::error_2(
-                    &format!("chatlet: action `{}` failed:", action.name).into(),
-                    &error,
-                );
-                return vec![ActionOutcome::Unavailable];
-            }
+            Err(error) => return action_failed(&action.name, &error),
         };
         outcomes(&value)
     }
@@ -244,6 +232,12 @@ fn local_now() -> ReferenceTime {
 
 /// Marks the timer's value in the race against an action.
 const TIMED_OUT: &str = "\u{0}chatlet:timed-out";
+
+/// Logs a page action's error; its fallback answers.
+fn action_failed(name: &str, error: &JsValue) -> Vec<ActionOutcome> {
+    web_sys::console::error_2(&format!("chatlet: action `{name}` failed:").into(), error);
+    vec![ActionOutcome::Unavailable]
+}
 
 /// What a page action returned, as engine outcomes.
 fn outcomes(value: &JsValue) -> Vec<ActionOutcome> {

@@ -61,6 +61,21 @@ pub struct Intent {
     pub title: String,
 }
 
+impl Intent {
+    /// An intent with nothing in it yet.
+    fn named(name: &str) -> Intent {
+        Intent {
+            name: name.to_owned(),
+            examples: Vec::new(),
+            responses: Vec::new(),
+            action: None,
+            form: None,
+            handoff: false,
+            title: String::new(),
+        }
+    }
+}
+
 /// One example utterance of an intent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
@@ -539,15 +554,7 @@ impl<'a> Checker<'a> {
             return out;
         };
         for (n, item) in items.iter().enumerate() {
-            let mut intent = Intent {
-                name: format!("faq_{}", numbered_before + n + 1),
-                examples: Vec::new(),
-                responses: Vec::new(),
-                action: None,
-                form: None,
-                handoff: false,
-                title: String::new(),
-            };
+            let mut intent = Intent::named(&format!("faq_{}", numbered_before + n + 1));
             for (k, v) in self.mapping(item, "an FAQ entry") {
                 match k.as_str().unwrap_or_default() {
                     "q" | "question" | "questions" => {
@@ -811,15 +818,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            let mut intent = Intent {
-                name: name.clone(),
-                examples: Vec::new(),
-                responses: Vec::new(),
-                action: None,
-                form: None,
-                handoff: false,
-                title: String::new(),
-            };
+            let mut intent = Intent::named(&name);
             let mut had_examples = false;
             for (field, field_value) in self.mapping(value, &format!("intent `{name}`")) {
                 match field.as_str().unwrap_or_default() {

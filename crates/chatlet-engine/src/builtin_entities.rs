@@ -604,23 +604,29 @@ fn chinese_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)>
     }
 }
 
+/// How many ASCII digits start at `at`.
+fn digit_run(chars: &[char], at: usize) -> usize {
+    chars[at.min(chars.len())..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count()
+}
+
+/// The value of the `n` digits at `at`; `u32::MAX` (never a valid date part) if unreadable.
+fn digit_value(chars: &[char], at: usize, n: usize) -> u32 {
+    chars[at..at + n]
+        .iter()
+        .collect::<String>()
+        .parse()
+        .unwrap_or(u32::MAX)
+}
+
 fn english_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)> {
     if !word_starts_here(chars, at) {
         return None;
     }
-    let digits = |i: usize| {
-        chars[i.min(chars.len())..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count()
-    };
-    let read = |i: usize, n: usize| -> u32 {
-        chars[i..i + n]
-            .iter()
-            .collect::<String>()
-            .parse()
-            .unwrap_or(0)
-    };
+    let digits = |i: usize| digit_run(chars, i);
+    let read = |i: usize, n: usize| digit_value(chars, i, n);
     // 2026-12-25
     let n = digits(at);
     if n == 4
@@ -719,19 +725,8 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         _ => hour,
     };
     // 15:30 (either language).
-    let digits = |i: usize| {
-        chars[i.min(chars.len())..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count()
-    };
-    let read = |i: usize, n: usize| -> u32 {
-        chars[i..i + n]
-            .iter()
-            .collect::<String>()
-            .parse()
-            .unwrap_or(99)
-    };
+    let digits = |i: usize| digit_run(chars, i);
+    let read = |i: usize, n: usize| digit_value(chars, i, n);
     let english_start = if period.is_none() {
         starts(chars, i, "at ")
             .filter(|_| word_starts_here(chars, i))
