@@ -417,6 +417,10 @@ fn prediction_json(text: &str, u: &chatlet_engine::Understanding) -> serde_json:
 fn bench(model_path: &Path, test: &Path, valid: Option<&Path>, out: &Path) -> Result<()> {
     let model = load_model(model_path)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let test_set = dataset::read(test)?;
+    // Entity spans are written only for data sets that annotate entities (as the peers do), so
+    // intent-only sets get no entity score.
+    let with_spans = test_set.iter().any(|u| !u.entities.is_empty());
     let write_predictions = |set: &[chatlet_engine::Utterance], file: &str| -> Result<()> {
         let mut lines = String::new();
         for u in set {
@@ -426,18 +430,19 @@ fn bench(model_path: &Path, test: &Path, valid: Option<&Path>, out: &Path) -> Re
                 .iter()
                 .map(|m| serde_json::json!([m.start, m.end, m.entity]))
                 .collect();
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "pred": understood.best.as_deref().unwrap_or(dataset::OUT_OF_SCOPE),
                 "conf": understood.confidence,
-                "spans": spans,
             });
+            if with_spans {
+                line["spans"] = serde_json::Value::Array(spans);
+            }
             lines.push_str(&line.to_string());
             lines.push('\n');
         }
         let path = out.join(file);
         std::fs::write(&path, lines).with_context(|| format!("cannot write {}", path.display()))
     };
-    let test_set = dataset::read(test)?;
     write_predictions(&test_set, "test_preds.jsonl")?;
     if let Some(valid) = valid {
         write_predictions(&dataset::read(valid)?, "valid_preds.jsonl")?;
