@@ -1,6 +1,7 @@
 //! Installs what a fresh machine lacks, from package registries only: the wasm32 target (rustup),
 //! the wasm-bindgen CLI at exactly the Cargo.lock version (crates.io), Chromium, chromedriver and a
-//! CJK font (Debian), and the end-to-end test's npm packages (npm registry).
+//! CJK font (Debian), wasm-opt (npm binaryen, in xtask/) and the end-to-end tests' npm packages
+//! (npm registry).
 
 use crate::command::Cmd;
 use anyhow::{Context, Result, bail};
@@ -11,10 +12,12 @@ pub(crate) const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Without a CJK font, Chinese renders as empty boxes in screenshots.
 const CJK_FONT_PACKAGE: &str = "fonts-noto-cjk";
 
-/// What building the widget needs: the wasm32 target and the matching wasm-bindgen CLI.
+/// What building the widget needs: the wasm32 target, the matching wasm-bindgen CLI, and
+/// wasm-opt (npm's binaryen, in `xtask/node_modules`).
 pub(crate) fn build_tools(root: &Path) -> Result<()> {
     wasm_target()?;
-    wasm_bindgen_cli(root)
+    wasm_bindgen_cli(root)?;
+    npm_packages(&root.join("xtask"))
 }
 
 /// Everything `cargo xtask test` needs on top of the build tools.

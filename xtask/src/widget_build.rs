@@ -53,6 +53,7 @@ pub(crate) fn widget_package(root: &Path) -> Result<()> {
         .arg(&pkg)
         .arg(&wasm)
         .run()?;
+    optimize_wasm(root, &pkg.join("chatlet_widget_bg.wasm"))?;
     for file in WWW_FILES {
         std::fs::copy(root.join("www").join(file), pkg.join(file))
             .with_context(|| format!("cannot copy www/{file}"))?;
@@ -61,6 +62,31 @@ pub(crate) fn widget_package(root: &Path) -> Result<()> {
         .context("cannot write pkg/package.json")?;
     std::fs::copy(root.join("README.md"), pkg.join("README.md"))
         .context("cannot copy README.md into pkg/")?;
+    Ok(())
+}
+
+/// Shrinks the wasm with `wasm-opt -Oz` from npm's binaryen (installed in `xtask/` by setup;
+/// Debian's binaryen 108 produces wasm that fails to load). The features are those rustc's
+/// wasm32 target emits by default.
+fn optimize_wasm(root: &Path, wasm: &Path) -> Result<()> {
+    let wasm_opt = root.join("xtask/node_modules/.bin/wasm-opt");
+    let before = std::fs::metadata(wasm)?.len();
+    Cmd::new(&wasm_opt)
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-reference-types",
+            "--enable-multivalue",
+        ])
+        .arg(wasm)
+        .arg("-o")
+        .arg(wasm)
+        .run()?;
+    let after = std::fs::metadata(wasm)?.len();
+    println!("xtask: wasm-opt -Oz: {before} -> {after} bytes");
     Ok(())
 }
 
