@@ -97,11 +97,12 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         .args(&datasets)
         .dir(&paths.harness)
         .run()?;
+    // Chromium, npm packages and the widget build, for the wasm latency and the sizes.
+    crate::setup::test_tools(root)?;
+    let widget = widget_sizes(root)?;
     let wasm_out = paths.work.join("wasm-latency.json");
     let _ = std::fs::remove_file(&wasm_out);
     if datasets.iter().any(|d| d == "clinc150") {
-        crate::setup::test_tools(root)?;
-        crate::widget_build::build_all(root)?;
         Cmd::new("node")
             .arg(root.join("tests").join("e2e").join("wasm-latency.js"))
             .arg(
@@ -124,7 +125,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             .join("summary.json"),
     )?;
     let wasm = read_json(&wasm_out).ok();
-    let report = render(
+    let mut report = render(
         &datasets,
         &scored,
         &peers,
@@ -132,6 +133,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         &curve,
         wasm.as_ref(),
     );
+    report.push_str(&widget);
     std::fs::write(root.join("BENCHMARKS.md"), report)?;
     println!("xtask: wrote BENCHMARKS.md");
     Ok(())
@@ -260,12 +262,7 @@ fn bench_dataset(paths: &Paths, name: &str, prune: Option<&str>) -> Result<Value
             .and_then(|rest| rest.split('%').next()?.trim().parse().ok())
     };
     let model_bytes = std::fs::metadata(&model)?.len();
-    let gzip_bytes = Cmd::new("sh")
-        .arg("-c")
-        .arg(format!("gzip -9 -c '{}' | wc -c", model.display()))
-        .read()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .context("cannot gzip the model")?;
+    let gzip_bytes = gzip_size(&model)?;
     let meta = json!({
         "peer": "chatlet",
         "dataset": name,
@@ -281,6 +278,51 @@ fn bench_dataset(paths: &Paths, name: &str, prune: Option<&str>) -> Result<Value
     });
     std::fs::write(out.join("meta.json"), serde_json::to_string_pretty(&meta)?)?;
     Ok(meta)
+}
+
+fn gzip_size(path: &Path) -> Result<u64> {
+    Cmd::new("sh")
+        .arg("-c")
+        .arg(format!("gzip -9 -c '{}' | wc -c", path.display()))
+        .read()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .with_context(|| format!("cannot gzip {}", path.display()))
+}
+
+/// The widget's download sizes (built by `widget_build`), as a BENCHMARKS.md section.
+fn widget_sizes(root: &Path) -> Result<String> {
+    crate::widget_build::build_all(root)?;
+    let pkg = root.join("pkg");
+    let size = |path: &Path| -> Result<(u64, u64)> {
+        Ok((
+            std::fs::metadata(path)
+                .with_context(|| format!("no {}", path.display()))?
+                .len(),
+            gzip_size(path)?,
+        ))
+    };
+    let loader = size(&pkg.join("chatlet.js"))?;
+    let glue = size(&pkg.join("chatlet_widget.js"))?;
+    let wasm = size(&pkg.join("chatlet_widget_bg.wasm"))?;
+    let model = size(&crate::widget_build::models_dir(root).join("shop-zh.chatlet"))?;
+    let kb = |b: u64| format!("{:.1}", b as f64 / 1000.0);
+    let mark = |ok: bool| if ok { "yes" } else { "**no**" };
+    let engine = glue.1 + wasm.1;
+    Ok(format!(
+        "\n## Widget download\n\nThe `pkg/` that `cargo xtask build` makes (wasm after `wasm-opt -Oz`); gzip -9 sizes.\n\n\
+         | file | raw KB | gzip KB | target (gzip) | met |\n|---|---|---|---|---|\n\
+         | loader `chatlet.js` | {} | {} | ≤ 3 KB | {} |\n\
+         | wasm + JS glue, engine in both languages, no model | {} | {} | ≤ 150 KB (stretch 100) | {} |\n\
+         | demo model `shop-zh.chatlet` | {} | {} | – | – |\n",
+        kb(loader.0),
+        kb(loader.1),
+        mark(loader.1 <= 3000),
+        kb(glue.0 + wasm.0),
+        kb(engine),
+        mark(engine <= 150_000),
+        kb(model.0),
+        kb(model.1),
+    ))
 }
 
 fn read_json(path: &Path) -> Result<Value> {
