@@ -34,11 +34,27 @@ pub(crate) fn MessageList(
                         Author::Visitor => ("chatlet-message chatlet-visitor", state.text.you),
                         Author::Bot => ("chatlet-message chatlet-bot", state.text.bot),
                     };
+                    let replies = (!message.buttons.is_empty()).then(|| {
+                        let buttons = message
+                            .buttons
+                            .into_iter()
+                            .map(|(title, payload)| {
+                                let shown = title.clone();
+                                view! {
+                                    <button type="button" class="chatlet-quick-reply" on:click=move |_| state.send_as(&shown, &payload)>
+                                        {title}
+                                    </button>
+                                }
+                            })
+                            .collect_view();
+                        view! { <div class="chatlet-quick-replies" role="group" aria-label=state.text.quick_replies>{buttons}</div> }
+                    });
                     view! {
                         // The hidden prefix is what the live region announces; the label names the article for navigation.
                         <div class=class role="article" aria-label=who>
                             <span class="chatlet-visually-hidden">{who} ": "</span>
                             <p>{message.text}</p>
+                            {replies}
                         </div>
                     }
                 }

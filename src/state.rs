@@ -22,6 +22,8 @@ pub(crate) struct Message {
     pub(crate) id: u64,
     pub(crate) author: Author,
     pub(crate) text: String,
+    /// Quick replies offered with a bot message: `(title, payload)`.
+    pub(crate) buttons: Vec<(String, String)>,
 }
 
 /// Where the model is in its loading.
@@ -91,7 +93,12 @@ impl ChatState {
     fn new_message(&self, author: Author, text: String) -> Message {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
-        Message { id, author, text }
+        Message {
+            id,
+            author,
+            text,
+            buttons: Vec::new(),
+        }
     }
 
     fn push(&self, author: Author, text: String) {
@@ -99,13 +106,30 @@ impl ChatState {
         self.messages.update(|messages| messages.push(message));
     }
 
+    /// Shows a bot message with its quick replies.
+    fn push_bot(&self, message: chatlet_engine::dialogue::Message) {
+        let mut shown = self.new_message(Author::Bot, message.text);
+        shown.buttons = message
+            .buttons
+            .into_iter()
+            .map(|b| (b.title, b.payload))
+            .collect();
+        self.messages.update(|messages| messages.push(shown));
+    }
+
     /// Adds the visitor's message and the bot's answer (or queues it until the model is ready).
     pub(crate) fn send(&self, text: &str) {
-        let text = text.trim();
-        if text.is_empty() {
+        self.send_as(text, text);
+    }
+
+    /// A quick reply: the visitor sees `shown` (the button's title), the bot gets `sent` (its
+    /// payload, which may name an intent as `/intent`).
+    pub(crate) fn send_as(&self, shown: &str, sent: &str) {
+        let (shown, text) = (shown.trim(), sent.trim());
+        if text.is_empty() || shown.is_empty() {
             return;
         }
-        self.push(Author::Visitor, text.to_owned());
+        self.push(Author::Visitor, shown.to_owned());
         match self.model.get_untracked() {
             Loading::Ready(model) => self.answer(&model, text),
             Loading::Pending => self.queued.update(|q| q.push(text.to_owned())),
@@ -125,7 +149,7 @@ impl ChatState {
         let mut turn = model.converse(&mut conversation, text, &local_now());
         self.conversation.set_value(conversation);
         for message in std::mem::take(&mut turn.messages) {
-            self.push(Author::Bot, message.text);
+            self.push_bot(message);
         }
         if let Some(action) = turn.action {
             let (state, model) = (*self, model.clone());
@@ -135,7 +159,7 @@ impl ChatState {
                 for outcome in outcomes {
                     let turn = model.action_result(&mut conversation, &action.name, outcome);
                     for message in turn.messages {
-                        state.push(Author::Bot, message.text);
+                        state.push_bot(message);
                     }
                 }
                 state.conversation.set_value(conversation);

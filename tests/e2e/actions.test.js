@@ -53,3 +53,20 @@ test("a registered action answers, and the fallback covers a missing or failing 
   assert.deepEqual(problems.filter((p) => !p.includes("action `check_order` failed")), []);
   await context.close();
 });
+
+test("quick replies: an ambiguous question offers buttons, and a button answers", async () => {
+  const { context, page, problems } = await openPage(env.browser, env.baseUrl, "zh-CN");
+  const log = await openChat(page);
+  await ask(page, log, "退");
+  const choices = log.getByRole("group", { name: "快捷回复" }).last();
+  await choices.getByRole("button", { name: "我想退货" }).waitFor({ timeout: 5000 });
+  const bot = log.getByRole("article", { name: "机器人" });
+  const before = await bot.count();
+  await choices.getByRole("button", { name: "我想退货" }).click();
+  // The visitor sees the button's title, not its payload (/return_policy).
+  await log.getByRole("article", { name: "我" }).last().filter({ hasText: "我想退货" }).waitFor();
+  assert.equal(await log.getByText("/return_policy").count(), 0);
+  await bot.nth(before).filter({ hasText: "7天内可以无理由退货" }).waitFor({ timeout: 5000 });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
