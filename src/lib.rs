@@ -14,6 +14,7 @@ mod nlu_model;
 mod options;
 mod panel;
 mod state;
+mod transcript_store;
 mod ui_text;
 mod widget;
 
@@ -46,6 +47,11 @@ impl Chatlet {
     /// Opens the panel if it is closed, closes it otherwise.
     pub fn toggle(&self) {
         self.state.set_open(!self.state.is_open());
+    }
+
+    /// Forgets the conversation (transcript, slots, open form) and starts over.
+    pub fn clear(&self) {
+        self.state.clear();
     }
 
     /// Sends a message as if the visitor had typed it.

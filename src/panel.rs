@@ -33,6 +33,9 @@ pub(crate) fn Panel(
         >
             <header class="chatlet-header">
                 <h2>{move || state.title()}</h2>
+                <button class="chatlet-close" type="button" aria-label=state.text.clear_conversation title=state.text.clear_conversation on:click=move |_| state.clear()>
+                    "↺"
+                </button>
                 <button class="chatlet-close" type="button" aria-label=state.text.close_chat on:click=move |_| close()>
                     "×"
                 </button>

@@ -1,6 +1,7 @@
 //! The widget's state: reactive signals shared by its components, and the send/answer logic.
 
 use crate::options::Options;
+use crate::transcript_store;
 use crate::ui_text::UiText;
 use chatlet_engine::dialogue::ActionRequest;
 use chatlet_engine::{ActionOutcome, Conversation, Date, Model, ReferenceTime};
@@ -46,6 +47,8 @@ pub(crate) struct ChatState {
     next_id: StoredValue<u64>,
     /// The dialogue state the engine keeps between turns (slots, form, fallback stage).
     conversation: StoredValue<Conversation>,
+    /// Where the transcript and dialogue state are saved (per model URL).
+    storage_key: StoredValue<String>,
     /// Actions the page registered, by name (JavaScript functions stay on this thread).
     actions: StoredValue<HashMap<String, js_sys::Function>, LocalStorage>,
     title: RwSignal<Option<String>>,
@@ -54,13 +57,21 @@ pub(crate) struct ChatState {
 
 impl ChatState {
     pub(crate) fn new(options: &Options) -> ChatState {
+        let storage_key = transcript_store::key(&options.model);
+        // A reload continues the conversation where it was.
+        let saved = transcript_store::load(&storage_key);
+        let (messages, conversation) = match saved {
+            Some(saved) => (saved.messages, saved.conversation),
+            None => (Vec::new(), Conversation::default()),
+        };
         ChatState {
             open: RwSignal::new(options.open),
-            messages: RwSignal::new(Vec::new()),
+            next_id: StoredValue::new(messages.len() as u64),
+            messages: RwSignal::new(messages),
             model: RwSignal::new(Loading::Pending),
             queued: RwSignal::new(Vec::new()),
-            next_id: StoredValue::new(0),
-            conversation: StoredValue::new(Conversation::default()),
+            conversation: StoredValue::new(conversation),
+            storage_key: StoredValue::new(storage_key),
             actions: StoredValue::new_local(HashMap::new()),
             title: RwSignal::new(options.title.clone()),
             text: UiText::for_language(options.language),
@@ -135,6 +146,31 @@ impl ChatState {
             Loading::Pending => self.queued.update(|q| q.push(text.to_owned())),
             Loading::Failed(_) => {}
         }
+        self.persist();
+    }
+
+    /// Saves the transcript and the dialogue state for the next page load.
+    fn persist(&self) {
+        self.messages.with_untracked(|messages| {
+            self.storage_key.with_value(|key| {
+                self.conversation
+                    .with_value(|conversation| transcript_store::save(key, messages, conversation))
+            })
+        });
+    }
+
+    /// Forgets the conversation (transcript, slots, form) and starts over with the welcome.
+    pub(crate) fn clear(&self) {
+        self.messages.set(Vec::new());
+        self.conversation.set_value(Conversation::default());
+        self.storage_key
+            .with_value(|key| transcript_store::clear(key));
+        if let Loading::Ready(model) = self.model.get_untracked()
+            && let Some(welcome) = model.welcome()
+        {
+            self.push(Author::Bot, welcome.to_owned());
+        }
+        self.persist();
     }
 
     /// Lets the page run `name` when the bot asks for it (see [`ChatState::run_action`]).
@@ -163,6 +199,7 @@ impl ChatState {
                     }
                 }
                 state.conversation.set_value(conversation);
+                state.persist();
             });
         }
     }
@@ -217,7 +254,10 @@ impl ChatState {
     /// Called once the model has loaded: shows the welcome and answers what was queued.
     pub(crate) fn model_ready(&self, model: Model) {
         let model = Arc::new(model);
-        if let Some(welcome) = model.welcome() {
+        let restored = self
+            .messages
+            .with_untracked(|m| m.iter().any(|m| m.author == Author::Bot));
+        if let Some(welcome) = model.welcome().filter(|_| !restored) {
             // The welcome goes first even when the visitor typed before the model arrived.
             let welcome = self.new_message(Author::Bot, welcome.to_owned());
             self.messages.update(|messages| messages.insert(0, welcome));
@@ -226,6 +266,7 @@ impl ChatState {
         for text in self.queued.try_update(std::mem::take).unwrap_or_default() {
             self.answer(&model, &text);
         }
+        self.persist();
     }
 
     pub(crate) fn model_failed(&self, reason: String) {

@@ -8,6 +8,8 @@ pub(crate) struct UiText {
     pub(crate) open_chat: &'static str,
     pub(crate) close_chat: &'static str,
     pub(crate) messages: &'static str,
+    /// Labels the button that forgets the conversation.
+    pub(crate) clear_conversation: &'static str,
     /// Names the group of quick-reply buttons under a bot message.
     pub(crate) quick_replies: &'static str,
     pub(crate) input: &'static str,
@@ -27,6 +29,7 @@ impl UiText {
                 close_chat: "关闭聊天",
                 messages: "聊天记录",
                 quick_replies: "快捷回复",
+                clear_conversation: "清空对话",
                 input: "输入消息",
                 placeholder: "请输入您的问题…",
                 send: "发送",
@@ -40,6 +43,7 @@ impl UiText {
                 close_chat: "Close chat",
                 messages: "Messages",
                 quick_replies: "Suggested replies",
+                clear_conversation: "Clear conversation",
                 input: "Type a message",
                 placeholder: "Ask a question…",
                 send: "Send",

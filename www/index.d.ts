@@ -15,6 +15,8 @@ export interface Chatlet {
   open(): void;
   close(): void;
   toggle(): void;
+  /** Forgets the conversation (transcript, slots, open form) and starts over. */
+  clear(): void;
   /** Sends a message as if the visitor had typed it. */
   send(text: string): void;
   /**
