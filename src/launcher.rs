@@ -13,9 +13,11 @@ pub(crate) fn Launcher(
 ) -> impl IntoView {
     let label = move || {
         if state.open.get() {
-            state.text.close_chat
-        } else {
-            state.text.open_chat
+            return state.text.close_chat.to_owned();
+        }
+        match state.unread.get() {
+            0 => state.text.open_chat.to_owned(),
+            n => format!("{}{}", state.text.open_chat, (state.text.unread)(n)),
         }
     };
     view! {
@@ -25,11 +27,15 @@ pub(crate) fn Launcher(
             node_ref=node_ref
             aria-label=label
             aria-expanded=move || state.open.get().to_string()
-            on:click=move |_| state.open.update(|open| *open = !*open)
+            on:click=move |_| state.set_open(!state.is_open())
         >
             <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                 <path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z" />
             </svg>
+            // The count is in the button's label for assistive technology; the badge is for the eye.
+            <Show when=move || { state.unread.get() > 0 && !state.open.get() }>
+                <span class="chatlet-badge" aria-hidden="true">{move || state.unread.get().min(99)}</span>
+            </Show>
         </button>
     }
 }

@@ -5,8 +5,30 @@ use wasm_bindgen::{JsCast, JsValue};
 /// Which language the widget's own labels use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UiLanguage {
+    /// zh-CN and other simplified-script Chinese.
     Chinese,
+    /// zh-TW, zh-HK, zh-MO and zh-Hant.
+    TraditionalChinese,
     English,
+}
+
+impl UiLanguage {
+    /// The UI language for a BCP 47 tag; `None` for languages the widget has no labels in.
+    fn from_tag(tag: &str) -> Option<UiLanguage> {
+        let tag = tag.to_ascii_lowercase();
+        if ["zh-tw", "zh-hk", "zh-mo", "zh-hant"]
+            .iter()
+            .any(|t| tag.starts_with(t))
+        {
+            Some(UiLanguage::TraditionalChinese)
+        } else if tag.starts_with("zh") {
+            Some(UiLanguage::Chinese)
+        } else if tag.starts_with("en") {
+            Some(UiLanguage::English)
+        } else {
+            None
+        }
+    }
 }
 
 /// Checked widget options.
@@ -48,13 +70,11 @@ impl Options {
         let title = string_field(object, "title")?.filter(|t| !t.trim().is_empty());
         let language = match string_field(object, "lang")?.as_deref() {
             None | Some("auto") | Some("") => browser_language(),
-            Some(lang) if lang.starts_with("zh") => UiLanguage::Chinese,
-            Some(lang) if lang.starts_with("en") => UiLanguage::English,
-            Some(other) => {
-                return Err(format!(
-                    "option `lang` must be \"zh-CN\", \"en\" or \"auto\", not {other:?}"
-                ));
-            }
+            Some(lang) => UiLanguage::from_tag(lang).ok_or_else(|| {
+                format!(
+                    "option `lang` must be \"zh-CN\", \"zh-TW\", \"en\" or \"auto\", not {lang:?}"
+                )
+            })?,
         };
         let open = match field(object, "open") {
             None => false,
@@ -75,9 +95,5 @@ fn browser_language() -> UiLanguage {
         .and_then(|n| js_sys::Reflect::get(n.unchecked_ref(), &JsValue::from_str("language")).ok())
         .and_then(|l| l.as_string())
         .unwrap_or_default();
-    if language.starts_with("zh") {
-        UiLanguage::Chinese
-    } else {
-        UiLanguage::English
-    }
+    UiLanguage::from_tag(&language).unwrap_or(UiLanguage::English)
 }

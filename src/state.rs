@@ -39,6 +39,8 @@ pub(crate) enum Loading {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ChatState {
     pub(crate) open: RwSignal<bool>,
+    /// Bot messages that arrived while the panel was closed.
+    pub(crate) unread: RwSignal<u32>,
     pub(crate) messages: RwSignal<Vec<Message>>,
     pub(crate) model: RwSignal<Loading>,
     /// Messages sent before the model was ready, answered as soon as it is.
@@ -66,6 +68,7 @@ impl ChatState {
         };
         ChatState {
             open: RwSignal::new(options.open),
+            unread: RwSignal::new(0),
             next_id: StoredValue::new(messages.len() as u64),
             messages: RwSignal::new(messages),
             model: RwSignal::new(Loading::Pending),
@@ -83,6 +86,9 @@ impl ChatState {
     }
 
     pub(crate) fn set_open(&self, open: bool) {
+        if open {
+            self.unread.set(0);
+        }
         self.open.set(open);
     }
 
@@ -114,6 +120,13 @@ impl ChatState {
 
     fn push(&self, author: Author, text: String) {
         let message = self.new_message(author, text);
+        self.show(message);
+    }
+
+    fn show(&self, message: Message) {
+        if message.author == Author::Bot && !self.open.get_untracked() {
+            self.unread.update(|n| *n += 1);
+        }
         self.messages.update(|messages| messages.push(message));
     }
 
@@ -125,7 +138,7 @@ impl ChatState {
             .into_iter()
             .map(|b| (b.title, b.payload))
             .collect();
-        self.messages.update(|messages| messages.push(shown));
+        self.show(shown);
     }
 
     /// Adds the visitor's message and the bot's answer (or queues it until the model is ready).

@@ -19,6 +19,8 @@ pub(crate) struct UiText {
     pub(crate) bot: &'static str,
     pub(crate) loading: &'static str,
     pub(crate) load_failed: &'static str,
+    /// Added to the launcher's label when bot messages arrived while the panel was closed.
+    pub(crate) unread: fn(u32) -> String,
 }
 
 impl UiText {
@@ -37,6 +39,22 @@ impl UiText {
                 bot: "机器人",
                 loading: "正在加载…",
                 load_failed: "机器人加载失败",
+                unread: |n| format!("，{n} 条未读消息"),
+            },
+            UiLanguage::TraditionalChinese => UiText {
+                open_chat: "打開聊天",
+                close_chat: "關閉聊天",
+                messages: "聊天記錄",
+                quick_replies: "快速回覆",
+                clear_conversation: "清除對話",
+                input: "輸入訊息",
+                placeholder: "請輸入您的問題…",
+                send: "傳送",
+                you: "我",
+                bot: "機器人",
+                loading: "正在載入…",
+                load_failed: "機器人載入失敗",
+                unread: |n| format!("，{n} 則未讀訊息"),
             },
             UiLanguage::English => UiText {
                 open_chat: "Open chat",
@@ -51,6 +69,7 @@ impl UiText {
                 bot: "Bot",
                 loading: "Loading…",
                 load_failed: "The bot could not be loaded",
+                unread: |n| format!(", {n} unread"),
             },
         }
     }

@@ -5,7 +5,7 @@ export interface ChatletOptions {
   /** Title of the chat panel; the bot's name when absent. */
   title?: string;
   /** Language of the widget's own labels; `auto` follows `navigator.language`. */
-  lang?: "zh-CN" | "en" | "auto";
+  lang?: "zh-CN" | "zh-TW" | "en" | "auto";
   /** Start with the panel open. */
   open?: boolean;
 }
