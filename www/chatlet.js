@@ -1,7 +1,8 @@
 /*! chatlet loader: the one classic <script> a page needs.
- *  <script src=".../chatlet.js" data-model="bot.chatlet" [data-title="..."] [data-lang="zh-CN|en|auto"] [data-open] defer></script>
- *  It creates a <chatlet-widget> element, loads the widget's ES module and wasm from its own folder
- *  with a dynamic import(), and mounts it. The handle is window.chatlet; the element fires "chatlet:ready". */
+ *  <script src=".../chatlet.js" data-model="bot.chatlet" [data-title="..."] [data-lang="zh-CN|zh-TW|en|auto"] [data-open] defer></script>
+ *  It draws the launcher at once and loads the widget (ES module + wasm, from its own folder) only
+ *  when the visitor opens the chat or the page has been idle for a moment. The handle is
+ *  window.chatlet once loaded; the <chatlet-widget> element then fires "chatlet:ready". */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -21,19 +22,60 @@
     lang: data.lang,
     open: data.open !== undefined && data.open !== "false"
   };
-  function start() {
-    var host = document.createElement("chatlet-widget");
-    document.body.appendChild(host);
-    import(new URL("chatlet_widget.js", base).href)
+  // The same words the widget's launcher uses, so the button keeps its name when the widget takes over.
+  var tag = (data.lang && data.lang !== "auto" ? data.lang : navigator.language || "").toLowerCase();
+  var label = /^zh-(tw|hk|mo|hant)/.test(tag) ? "打開聊天" : tag.indexOf("zh") === 0 ? "打开聊天" : "Open chat";
+  var host, placeholder, loading, wantOpen = options.open;
+
+  function load() {
+    if (loading) return loading;
+    loading = import(new URL("chatlet_widget.js", base).href)
       .then(function (widget) {
         return widget.default({ module_or_path: new URL("chatlet_widget_bg.wasm", base) }).then(function () {
+          options.open = wantOpen;
           window.chatlet = widget.mount(host, options);
+          // The shadow root now hides the placeholder; take it out of the page too.
+          placeholder.remove();
           host.dispatchEvent(new CustomEvent("chatlet:ready", { bubbles: true }));
         });
       })
       .catch(function (error) {
         console.error("chatlet: the widget could not start:", error);
       });
+    return loading;
+  }
+
+  function start() {
+    host = document.createElement("chatlet-widget");
+    // A stand-in launcher until the widget is loaded: inline styles, themed by the same properties.
+    placeholder = document.createElement("button");
+    placeholder.type = "button";
+    placeholder.setAttribute("aria-label", label);
+    placeholder.setAttribute("aria-expanded", "false");
+    placeholder.style.cssText =
+      "all:initial;position:fixed;right:var(--chatlet-offset,20px);bottom:var(--chatlet-offset,20px);" +
+      "z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;padding:14px;" +
+      "box-sizing:border-box;background:var(--chatlet-accent,#1d5fd1);color:var(--chatlet-accent-text,#fff);" +
+      "box-shadow:0 4px 14px rgba(0,0,0,.25)";
+    placeholder.innerHTML =
+      '<svg viewBox="0 0 24 24" aria-hidden="true" focusable="false" style="width:28px;height:28px;fill:currentColor;display:block">' +
+      '<path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>';
+    placeholder.addEventListener("click", function () {
+      wantOpen = true;
+      placeholder.setAttribute("aria-busy", "true");
+      load();
+    });
+    host.appendChild(placeholder);
+    document.body.appendChild(host);
+    if (options.open) {
+      load();
+    } else {
+      // Not in the page's way while it loads: wait a moment, then for an idle slot.
+      setTimeout(function () {
+        if (window.requestIdleCallback) window.requestIdleCallback(load, { timeout: 3000 });
+        else load();
+      }, 1500);
+    }
   }
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);

@@ -53,6 +53,8 @@ test("answers Chinese and English questions in the browser, and keeps answering 
 test("labels follow an English browser", async () => {
   const { context, page, problems } = await openPage(env.browser, env.baseUrl, "en-US");
   await page.getByRole("button", { name: en.open }).click();
+  // The widget loads on this first open; the welcome shows when the model is ready.
+  await page.getByRole("log", { name: en.log }).getByRole("article", { name: en.bot }).first().waitFor();
   assert.match(await ask(page, en, "what payment methods do you accept"), /WeChat Pay/);
   assert.match(await ask(page, en, "多久能收到货"), /2到4天送达/);
   // Escape closes the panel and gives focus back to the launcher.

@@ -29,3 +29,22 @@ test("labels follow a Traditional Chinese browser", async () => {
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test("the launcher shows at once and the wasm loads only when opened (or once the page is idle)", async () => {
+  const context = await env.browser.newContext({ locale: "zh-CN" });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  const wasmRequests = [];
+  page.on("request", (r) => { if (r.url().endsWith(".wasm")) wasmRequests.push(r.url()); });
+  await page.goto(env.baseUrl);
+  const launcher = page.getByRole("button", { name: "打开聊天" });
+  await launcher.waitFor();
+  await page.waitForTimeout(300);
+  assert.deepEqual(wasmRequests, [], "no wasm before the visitor opens the chat or the page is idle");
+  await launcher.click();
+  await page.getByRole("log", { name: "聊天记录" }).getByRole("article", { name: "机器人" }).first().waitFor({ timeout: 10_000 });
+  assert.equal(wasmRequests.length, 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
