@@ -274,7 +274,15 @@ impl Policy {
             state.slots.insert(m.entity.clone(), m.value.clone());
         }
 
-        if let Some(active) = state.form.clone() {
+        // A state saved with another version of the bot may name a form it no longer has.
+        let active = state.form.clone().and_then(|active| {
+            let form = self.forms.get(active.form)?;
+            Some((active.form, form, form.slots.get(active.asking)?))
+        });
+        if active.is_none() {
+            state.form = None;
+        }
+        if let Some((form_index, form, asked)) = active {
             let normalized = crate::text::normalize(text);
             if CANCEL
                 .iter()
@@ -289,22 +297,13 @@ impl Policy {
                 turn.messages.push(plain(says));
                 return turn;
             }
-            // A state saved with another version of the bot may name a form it no longer has.
-            let Some((form, asked)) = self
-                .forms
-                .get(active.form)
-                .and_then(|f| Some((f, f.slots.get(active.asking)?)))
-            else {
-                state.form = None;
-                return self.turn(labels, state, text, understood, now);
-            };
             // Any slot of the form given now (the one asked, or a change to another) moves on.
             if filled
                 .iter()
                 .any(|f| form.slots.iter().any(|s| s.name == *f))
             {
                 state.misunderstood = 0;
-                self.continue_form(state, active.form, &mut turn);
+                self.continue_form(state, form_index, &mut turn);
                 return turn;
             }
             // A digression: answer it, then ask again.
