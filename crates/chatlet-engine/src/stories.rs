@@ -74,7 +74,15 @@ pub struct Failure {
 }
 
 /// The reference time of stories that give none: a fixed Monday morning, so runs repeat.
-const DEFAULT_NOW: &str = "2026-01-05T10:00";
+const DEFAULT_NOW: ReferenceTime = ReferenceTime {
+    date: crate::calendar::Date {
+        year: 2026,
+        month: 1,
+        day: 5,
+    },
+    hour: 10,
+    minute: 0,
+};
 
 /// Reads a stories file; every problem is reported with its line and column.
 pub fn parse(source_name: &str, text: &str) -> Result<Vec<Story>, Diagnostics> {
@@ -105,15 +113,7 @@ pub fn parse(source_name: &str, text: &str) -> Result<Vec<Story>, Diagnostics> {
     for item in items {
         let mut story = Story {
             name: String::new(),
-            now: ReferenceTime::parse(DEFAULT_NOW).unwrap_or(ReferenceTime {
-                date: crate::calendar::Date {
-                    year: 2026,
-                    month: 1,
-                    day: 5,
-                },
-                hour: 10,
-                minute: 0,
-            }),
+            now: DEFAULT_NOW,
             steps: Vec::new(),
         };
         let Value::Mapping(fields) = &item.value else {
