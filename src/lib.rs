@@ -8,19 +8,23 @@
 mod browser_tests;
 mod composer;
 mod launcher;
+mod markdown;
+mod markdown_view;
 mod message_list;
+mod message_view;
 mod model_loader;
 mod nlu_model;
 mod options;
 mod panel;
 mod state;
 mod transcript_store;
+mod typing_indicator;
 mod ui_text;
 mod widget;
 
 pub use nlu_model::NluModel;
 use options::Options;
-use state::ChatState;
+use state::{ChatState, Event};
 use wasm_bindgen::prelude::*;
 
 /// The widget's stylesheet, placed inside its shadow root so the host page cannot restyle it.
@@ -67,6 +71,61 @@ impl Chatlet {
         self.state.register_action(name, handler);
     }
 
+    /// Calls `callback` on each `event`: `"message"` (`{ author, text, time }`), `"open"`,
+    /// `"close"`, or `"connection"` (`{ state }`, also called at once with the current state).
+    /// Throws a `TypeError` for any other event name.
+    pub fn on(&self, event: &str, callback: js_sys::Function) -> Result<(), JsValue> {
+        self.state.subscribe(event_named(event)?, callback);
+        Ok(())
+    }
+
+    /// Stops calling `callback` for `event`.
+    pub fn off(&self, event: &str, callback: js_sys::Function) -> Result<(), JsValue> {
+        self.state.unsubscribe(event_named(event)?, &callback);
+        Ok(())
+    }
+
+    /// Tells the bot about the visitor or the page: `{ name: "Li", plan: "pro" }` sets those
+    /// slots, which responses (`{name}`), conditions and actions can use. Values must be
+    /// strings, numbers or booleans; throws a `TypeError` naming the first bad field.
+    #[wasm_bindgen(js_name = setContext)]
+    pub fn set_context(&self, context: JsValue) -> Result<(), JsValue> {
+        if !context.is_object() || js_sys::Array::is_array(&context) {
+            return Err(js_sys::TypeError::new("chatlet: setContext expects an object").into());
+        }
+        let mut values = Vec::new();
+        for entry in js_sys::Object::entries(context.unchecked_ref()).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            let value = pair.get(1);
+            let text = if let Some(text) = value.as_string() {
+                text
+            } else if let Some(number) = value.as_f64() {
+                nlu_model::number(number)
+            } else if let Some(flag) = value.as_bool() {
+                flag.to_string()
+            } else {
+                return Err(js_sys::TypeError::new(&format!(
+                    "chatlet: setContext field `{key}` must be a string, number or boolean"
+                ))
+                .into());
+            };
+            values.push((key, text));
+        }
+        self.state.set_context(values);
+        Ok(())
+    }
+
+    /// Starts over with the model in `bytes` (a `.chatlet` file), for authors' pages that retrain
+    /// the bot; throws an `Error` naming what is wrong with the bytes.
+    #[wasm_bindgen(js_name = replaceModel)]
+    pub fn replace_model(&self, bytes: &[u8]) -> Result<(), JsError> {
+        let model = chatlet_engine::Model::from_bytes(bytes)
+            .map_err(|e| JsError::new(&format!("chatlet: {e}")))?;
+        self.state.replace_model(model);
+        Ok(())
+    }
+
     /// True once the model is loaded and the bot can answer.
     #[wasm_bindgen(getter)]
     pub fn ready(&self) -> bool {
@@ -74,17 +133,46 @@ impl Chatlet {
     }
 }
 
-/// Mounts the widget into `host` (inside a new shadow root) and starts loading the model.
-/// `options`: `{ model: string, title?: string, lang?: "zh-CN" | "en" | "auto", open?: boolean }`.
-/// Throws a `TypeError` naming the bad field when the options are invalid.
+fn event_named(name: &str) -> Result<Event, JsValue> {
+    Event::ALL
+        .into_iter()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| {
+            js_sys::TypeError::new(&format!(
+                "chatlet: unknown event {name:?} (events: message, open, close, connection)"
+            ))
+            .into()
+        })
+}
+
+/// Mounts the widget into `host` (inside its shadow root) and starts loading the model.
+/// `options`: `{ model: string, title?, lang?: "zh-CN" | "zh-TW" | "en" | "auto", open?: boolean,
+/// theme?: "auto" | "light" | "dark", server? }`. Throws a `TypeError` when `model` is missing;
+/// other bad options are reported on the console and replaced by their defaults.
+/// A host that already has an open shadow root (the loader's stand-in launcher) is taken over:
+/// its content is replaced, and focus moves to the real launcher if the stand-in had it.
 #[wasm_bindgen]
 pub fn mount(host: web_sys::HtmlElement, options: JsValue) -> Result<Chatlet, JsValue> {
     console_error_panic_hook::set_once();
-    let options = Options::from_js(&options)
+    let (options, problems) = Options::from_js(&options)
         .map_err(|message| js_sys::TypeError::new(&format!("chatlet: {message}")))?;
-    let shadow = host
-        .attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
-        .map_err(|_| js_sys::Error::new("chatlet: the host element cannot have a shadow root"))?;
+    for problem in problems {
+        web_sys::console::error_1(&format!("chatlet: {problem}; using the default").into());
+    }
+    let (shadow, had_focus) = match host.shadow_root() {
+        Some(shadow) => {
+            let had_focus = shadow.active_element().is_some();
+            shadow.set_inner_html("");
+            (shadow, had_focus)
+        }
+        None => (
+            host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))
+                .map_err(|_| {
+                    js_sys::Error::new("chatlet: the host element cannot have a shadow root")
+                })?,
+            false,
+        ),
+    };
     let document = host
         .owner_document()
         .ok_or_else(|| js_sys::Error::new("chatlet: the host element has no document"))?;
@@ -92,12 +180,14 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) -> Result<Chatlet, Js
     style.set_text_content(Some(STYLESHEET));
     shadow.append_child(&style)?;
     let root: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
-    root.set_class_name("chatlet-root");
+    root.set_class_name(options.theme.class());
     shadow.append_child(&root)?;
 
     let state = ChatState::new(&options);
-    let handle =
-        leptos::mount::mount_to(root, move || leptos::view! { <widget::ChatWidget state /> });
+    let handle = leptos::mount::mount_to(
+        root,
+        move || leptos::view! { <widget::ChatWidget state focus_launcher=had_focus /> },
+    );
     // The widget lives as long as the page; its reactive owner must not be dropped.
     handle.forget();
     model_loader::load(state, options.model);

@@ -25,6 +25,12 @@ pub(crate) struct Message {
     pub(crate) text: String,
     /// Quick replies offered with a bot message: `(title, payload)`.
     pub(crate) buttons: Vec<(String, String)>,
+    /// An image shown under the text (its URL).
+    pub(crate) image: Option<String>,
+    /// A link card: `(title, url)`.
+    pub(crate) link: Option<(String, String)>,
+    /// When it was shown, in milliseconds since 1970 (0 when unknown).
+    pub(crate) time: f64,
 }
 
 /// Where the model is in its loading.
@@ -45,6 +51,10 @@ pub(crate) struct ChatState {
     pub(crate) model: RwSignal<Loading>,
     /// Messages sent before the model was ready, answered as soon as it is.
     queued: RwSignal<Vec<String>>,
+    /// Page actions still running; the typing indicator shows while any is.
+    pub(crate) pending_actions: RwSignal<u32>,
+    /// `on(event, callback)` subscriptions, in the order they were made.
+    listeners: StoredValue<Vec<(Event, js_sys::Function)>, LocalStorage>,
     /// The next message id; ids only grow, so a message inserted anywhere never reuses one.
     next_id: StoredValue<u64>,
     /// The dialogue state the engine keeps between turns (slots, form, fallback stage).
@@ -73,6 +83,8 @@ impl ChatState {
             messages: RwSignal::new(messages),
             model: RwSignal::new(Loading::Pending),
             queued: RwSignal::new(Vec::new()),
+            pending_actions: RwSignal::new(0),
+            listeners: StoredValue::new_local(Vec::new()),
             conversation: StoredValue::new(conversation),
             storage_key: StoredValue::new(storage_key),
             actions: StoredValue::new_local(HashMap::new()),
@@ -89,7 +101,64 @@ impl ChatState {
         if open {
             self.unread.set(0);
         }
-        self.open.set(open);
+        if open != self.open.get_untracked() {
+            self.open.set(open);
+            self.emit(
+                if open { Event::Open } else { Event::Close },
+                &JsValue::UNDEFINED,
+            );
+        }
+    }
+
+    /// Whether the bot is working on an answer: the visitor's words wait for the model, or a
+    /// page action runs.
+    pub(crate) fn is_typing(&self) -> bool {
+        self.pending_actions.get() > 0
+            || (self.queued.with(|q| !q.is_empty()) && matches!(self.model.get(), Loading::Pending))
+    }
+
+    /// Calls `callback` on every `event` from now on; a `connection` callback is also called at
+    /// once with the current state.
+    pub(crate) fn subscribe(&self, event: Event, callback: js_sys::Function) {
+        if event == Event::Connection {
+            let _ = callback.call1(&JsValue::NULL, &connection_state());
+        }
+        self.listeners
+            .update_value(|listeners| listeners.push((event, callback)));
+    }
+
+    /// Removes a subscription made with [`ChatState::subscribe`].
+    pub(crate) fn unsubscribe(&self, event: Event, callback: &js_sys::Function) {
+        self.listeners.update_value(|listeners| {
+            listeners.retain(|(e, f)| !(*e == event && f == callback));
+        });
+    }
+
+    fn emit(&self, event: Event, payload: &JsValue) {
+        let callbacks: Vec<js_sys::Function> = self.listeners.with_value(|listeners| {
+            listeners
+                .iter()
+                .filter(|(e, _)| *e == event)
+                .map(|(_, f)| f.clone())
+                .collect()
+        });
+        for callback in callbacks {
+            // A listener's error is the page's bug; it must not stop the chat.
+            if let Err(error) = callback.call1(&JsValue::NULL, payload) {
+                web_sys::console::error_2(
+                    &format!("chatlet: an on(\"{}\") listener threw:", event.name()).into(),
+                    &error,
+                );
+            }
+        }
+    }
+
+    /// Merges `values` into the conversation's slots, where responses and actions can use them.
+    pub(crate) fn set_context(&self, values: Vec<(String, String)>) {
+        self.conversation.update_value(|conversation| {
+            conversation.slots.extend(values);
+        });
+        self.persist();
     }
 
     pub(crate) fn is_ready(&self) -> bool {
@@ -115,6 +184,9 @@ impl ChatState {
             author,
             text,
             buttons: Vec::new(),
+            image: None,
+            link: None,
+            time: js_sys::Date::now(),
         }
     }
 
@@ -127,10 +199,12 @@ impl ChatState {
         if message.author == Author::Bot && !self.open.get_untracked() {
             self.unread.update(|n| *n += 1);
         }
+        let payload = message_event(&message);
         self.messages.update(|messages| messages.push(message));
+        self.emit(Event::Message, &payload);
     }
 
-    /// Shows a bot message with its quick replies.
+    /// Shows a bot message with its quick replies, image and link card.
     fn push_bot(&self, message: chatlet_engine::dialogue::Message) {
         let mut shown = self.new_message(Author::Bot, message.text);
         shown.buttons = message
@@ -138,6 +212,8 @@ impl ChatState {
             .into_iter()
             .map(|b| (b.title, b.payload))
             .collect();
+        shown.image = message.image;
+        shown.link = message.link.map(|l| (l.title, l.url));
         self.show(shown);
     }
 
@@ -202,8 +278,10 @@ impl ChatState {
         }
         if let Some(action) = turn.action {
             let (state, model) = (*self, model.clone());
+            self.pending_actions.update(|n| *n += 1);
             wasm_bindgen_futures::spawn_local(async move {
                 let outcomes = state.run_action(&action).await;
+                state.pending_actions.update(|n| *n = n.saturating_sub(1));
                 let mut conversation = state.conversation.get_value();
                 for outcome in outcomes {
                     let turn = model.action_result(&mut conversation, &action.name, outcome);
@@ -273,7 +351,9 @@ impl ChatState {
         if let Some(welcome) = model.welcome().filter(|_| !restored) {
             // The welcome goes first even when the visitor typed before the model arrived.
             let welcome = self.new_message(Author::Bot, welcome.to_owned());
+            let payload = message_event(&welcome);
             self.messages.update(|messages| messages.insert(0, welcome));
+            self.emit(Event::Message, &payload);
         }
         self.model.set(Loading::Ready(model.clone()));
         for text in self.queued.try_update(std::mem::take).unwrap_or_default() {
@@ -282,10 +362,63 @@ impl ChatState {
         self.persist();
     }
 
+    /// Starts over with another model (an author's page that retrains the bot).
+    pub(crate) fn replace_model(&self, model: Model) {
+        self.messages.set(Vec::new());
+        self.conversation.set_value(Conversation::default());
+        self.model_ready(model);
+    }
+
     pub(crate) fn model_failed(&self, reason: String) {
         web_sys::console::error_1(&format!("chatlet: {}: {reason}", self.text.load_failed).into());
         self.model.set(Loading::Failed(reason));
     }
+}
+
+/// What the page can subscribe to with `on(name, callback)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A message was shown (the visitor's or the bot's).
+    Message,
+    Open,
+    Close,
+    /// The link to a chatlet server changed state.
+    Connection,
+}
+
+impl Event {
+    pub(crate) const ALL: [Event; 4] =
+        [Event::Message, Event::Open, Event::Close, Event::Connection];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Event::Message => "message",
+            Event::Open => "open",
+            Event::Close => "close",
+            Event::Connection => "connection",
+        }
+    }
+}
+
+/// The `connection` event's payload. This widget answers locally and talks to no server, so the
+/// state is always `"local"`.
+fn connection_state() -> JsValue {
+    let payload = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&payload, &"state".into(), &"local".into());
+    payload.into()
+}
+
+/// The `message` event's payload: `{ author: "visitor" | "bot", text, time }`.
+fn message_event(message: &Message) -> JsValue {
+    let payload = js_sys::Object::new();
+    let author = match message.author {
+        Author::Visitor => "visitor",
+        Author::Bot => "bot",
+    };
+    let _ = js_sys::Reflect::set(&payload, &"author".into(), &author.into());
+    let _ = js_sys::Reflect::set(&payload, &"text".into(), &message.text.as_str().into());
+    let _ = js_sys::Reflect::set(&payload, &"time".into(), &message.time.into());
+    payload.into()
 }
 
 /// The visitor's local time, which dates in messages resolve against.

@@ -74,11 +74,19 @@ pub(crate) fn load(key: &str) -> Option<Saved> {
                     .collect()
             })
             .unwrap_or_default();
+        let image = get(&item, "i").and_then(|i| i.as_string());
+        let link = get(&item, "l")
+            .and_then(|l| l.dyn_into::<js_sys::Array>().ok())
+            .and_then(|l| Some((l.get(0).as_string()?, l.get(1).as_string()?)));
+        let time = get(&item, "m").and_then(|m| m.as_f64()).unwrap_or(0.0);
         messages.push(Message {
             id: messages.len() as u64,
             author,
             text,
             buttons,
+            image,
+            link,
+            time,
         });
     }
     Some(Saved {
@@ -103,6 +111,14 @@ pub(crate) fn save(key: &str, messages: &[Message], conversation: &Conversation)
             };
             let _ = js_sys::Reflect::set(&item, &"a".into(), &author.into());
             let _ = js_sys::Reflect::set(&item, &"t".into(), &m.text.as_str().into());
+            let _ = js_sys::Reflect::set(&item, &"m".into(), &m.time.into());
+            if let Some(image) = &m.image {
+                let _ = js_sys::Reflect::set(&item, &"i".into(), &image.as_str().into());
+            }
+            if let Some((title, url)) = &m.link {
+                let link = js_sys::Array::of2(&title.as_str().into(), &url.as_str().into());
+                let _ = js_sys::Reflect::set(&item, &"l".into(), &link);
+            }
             if !m.buttons.is_empty() {
                 let buttons = js_sys::Array::new();
                 for (title, payload) in &m.buttons {

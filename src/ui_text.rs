@@ -5,6 +5,12 @@ use crate::options::UiLanguage;
 /// Every label the widget shows or announces.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct UiText {
+    /// The BCP 47 tag that formats times.
+    pub(crate) locale: &'static str,
+    /// Announced while the bot works on an answer.
+    pub(crate) typing: &'static str,
+    /// Alternative text of a bot message's image.
+    pub(crate) image: &'static str,
     pub(crate) open_chat: &'static str,
     pub(crate) close_chat: &'static str,
     pub(crate) messages: &'static str,
@@ -27,6 +33,9 @@ impl UiText {
     pub(crate) fn for_language(language: UiLanguage) -> UiText {
         match language {
             UiLanguage::Chinese => UiText {
+                locale: "zh-CN",
+                typing: "机器人正在输入…",
+                image: "图片",
                 open_chat: "打开聊天",
                 close_chat: "关闭聊天",
                 messages: "聊天记录",
@@ -42,6 +51,9 @@ impl UiText {
                 unread: |n| format!("，{n} 条未读消息"),
             },
             UiLanguage::TraditionalChinese => UiText {
+                locale: "zh-TW",
+                typing: "機器人正在輸入…",
+                image: "圖片",
                 open_chat: "打開聊天",
                 close_chat: "關閉聊天",
                 messages: "聊天記錄",
@@ -57,6 +69,9 @@ impl UiText {
                 unread: |n| format!("，{n} 則未讀訊息"),
             },
             UiLanguage::English => UiText {
+                locale: "en",
+                typing: "The bot is typing…",
+                image: "Image",
                 open_chat: "Open chat",
                 close_chat: "Close chat",
                 messages: "Messages",

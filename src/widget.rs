@@ -10,8 +10,25 @@ use leptos::prelude::*;
 pub(crate) fn ChatWidget(
     /// Shared widget state.
     state: ChatState,
+    /// The loader's stand-in launcher had focus: give it to the real one (when the panel is
+    /// open, its input takes focus instead).
+    focus_launcher: bool,
 ) -> impl IntoView {
     let launcher_ref = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) || !focus_launcher {
+            return true;
+        }
+        match launcher_ref.get() {
+            Some(launcher) => {
+                if !state.is_open() {
+                    let _ = launcher.focus();
+                }
+                true
+            }
+            None => false,
+        }
+    });
     view! {
         <Show when=move || state.open.get()>
             <Panel state launcher_ref />

@@ -1,5 +1,6 @@
 /*! chatlet loader: the one classic <script> a page needs.
- *  <script src=".../chatlet.js" data-model="bot.chatlet" [data-title="..."] [data-lang="zh-CN|zh-TW|en|auto"] [data-open] defer></script>
+ *  <script src=".../chatlet.js" data-model="bot.chatlet" [data-title="..."] [data-lang="zh-CN|zh-TW|en|auto"]
+ *          [data-theme="auto|light|dark"] [data-open] defer></script>
  *  It draws the launcher at once and loads the widget (ES module + wasm, from its own folder) only
  *  when the visitor opens the chat or the page has been idle for a moment. The handle is
  *  window.chatlet once loaded; the <chatlet-widget> element then fires "chatlet:ready". */
@@ -20,6 +21,8 @@
     model: new URL(data.model, document.baseURI).href,
     title: data.title,
     lang: data.lang,
+    theme: data.theme,
+    server: data.server,
     open: data.open !== undefined && data.open !== "false"
   };
   // The same words the widget's launcher uses, so the button keeps its name when the widget takes over.
@@ -34,8 +37,6 @@
         return widget.default({ module_or_path: new URL("chatlet_widget_bg.wasm", base) }).then(function () {
           options.open = wantOpen;
           window.chatlet = widget.mount(host, options);
-          // The shadow root now hides the placeholder; take it out of the page too.
-          placeholder.remove();
           host.dispatchEvent(new CustomEvent("chatlet:ready", { bubbles: true }));
         });
       })
@@ -47,7 +48,12 @@
 
   function start() {
     host = document.createElement("chatlet-widget");
-    // A stand-in launcher until the widget is loaded: inline styles, themed by the same properties.
+    // Inline !important beats any rule of the page (`* { all: unset }`, `chatlet-widget { display: none !important }`);
+    // everything else lives in the shadow root, where the page's rules do not reach.
+    host.style.cssText = "all:initial!important;display:block!important;visibility:visible!important;opacity:1!important;" +
+      "position:static!important;transform:none!important;filter:none!important;contain:none!important";
+    var shadow = host.attachShadow({ mode: "open" });
+    // A stand-in launcher until the widget is loaded (the widget then takes over this shadow root).
     placeholder = document.createElement("button");
     placeholder.type = "button";
     placeholder.setAttribute("aria-label", label);
@@ -65,7 +71,7 @@
       placeholder.setAttribute("aria-busy", "true");
       load();
     });
-    host.appendChild(placeholder);
+    shadow.appendChild(placeholder);
     document.body.appendChild(host);
     if (options.open) {
       load();

@@ -8,6 +8,32 @@ export interface ChatletOptions {
   lang?: "zh-CN" | "zh-TW" | "en" | "auto";
   /** Start with the panel open. */
   open?: boolean;
+  /** Color scheme: the visitor's preference (`auto`, the default) or a fixed one. Colors, font, radius, size and
+   *  position are themed with CSS custom properties on the host element (`--chatlet-accent`, `--chatlet-font`, …). */
+  theme?: "auto" | "light" | "dark";
+  /** A chatlet server to sync with. Not supported by this version: the bot answers in the page. */
+  server?: string;
+}
+
+/** Payload of the `message` event. */
+export interface ChatletMessage {
+  author: "visitor" | "bot";
+  text: string;
+  /** Milliseconds since 1970. */
+  time: number;
+}
+
+/** Payload of the `connection` event. `local`: the widget answers in the page without a server. */
+export interface ChatletConnection {
+  state: "local" | "connecting" | "online" | "offline";
+}
+
+/** What `on` can listen to, with each event's payload. */
+export interface ChatletEvents {
+  message: ChatletMessage;
+  open: undefined;
+  close: undefined;
+  connection: ChatletConnection;
 }
 
 /** A mounted widget. */
@@ -29,6 +55,14 @@ export interface Chatlet {
     name: string,
     handler: (slots: Record<string, string>) => string | ActionResult | void | Promise<string | ActionResult | void>,
   ): void;
+  /** Calls `callback` on each `event`; a `connection` callback is also called at once with the current state. */
+  on<E extends keyof ChatletEvents>(event: E, callback: (payload: ChatletEvents[E]) => void): void;
+  /** Stops calling `callback` for `event`. */
+  off<E extends keyof ChatletEvents>(event: E, callback: (payload: ChatletEvents[E]) => void): void;
+  /** Sets conversation slots (`{ name: "Li" }`) that responses, conditions and actions can use. */
+  setContext(context: Record<string, string | number | boolean>): void;
+  /** Starts over with another model (the bytes of a `.chatlet` file). */
+  replaceModel(bytes: Uint8Array): void;
   /** True once the model is loaded. */
   readonly ready: boolean;
 }
@@ -41,5 +75,6 @@ export interface ActionResult {
   slots?: Record<string, string>;
 }
 
-/** Mounts the widget into `element`; rejects with a TypeError naming the bad option. */
+/** Mounts the widget into `element`; rejects with a TypeError when `model` is missing. Other bad options are
+ *  reported on the console and replaced by their defaults. */
 export function mount(element: HTMLElement, options: ChatletOptions): Promise<Chatlet>;

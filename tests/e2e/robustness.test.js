@@ -38,8 +38,10 @@ test("no panic and no stuck widget on any input", async () => {
     await input.fill(text);
     await input.press("Enter");
     await bot.nth(before).waitFor({ timeout: 10_000 });
-    const shown = await visitor.last().textContent();
-    // The article is the hidden "我: " prefix for screen readers, then the message exactly as sent.
+    const article = await visitor.last().textContent();
+    // The article is the hidden "我: " prefix for screen readers, the message exactly as sent, then its time.
+    assert.match(article, /\d{2}:\d{2}$/, "the message shows its time");
+    const shown = article.replace(/\d{2}:\d{2}$/, "");
     assert.ok(shown === `我: ${text}`, `message of ${text.length} chars shown as typed (got ${shown.length} chars: ${shown.slice(0, 40)}…)`);
   }
 
