@@ -1,7 +1,7 @@
 // Shared set-up for the end-to-end tests: starts the real chatlet server on an ephemeral
 // 127.0.0.1 port, launches Debian's Chromium headless with a fresh profile, and cleans up.
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, after } from "node:test";
@@ -84,4 +84,52 @@ export function useServerAndBrowser() {
     server?.stop();
   });
   return env;
+}
+
+/** Trains `botPath` (a bot file or folder) with the chatlet CLI into target/e2e/models and resolves with the model's bytes. */
+export async function trainModel(botPath, name) {
+  const out = join(artifacts, "models", `${name}.chatlet`);
+  mkdirSync(dirname(out), { recursive: true });
+  await new Promise((resolveRun, reject) => {
+    const child = spawn(chatletBin, ["train", botPath, "-o", out], { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (c) => (output += c));
+    child.stderr.on("data", (c) => (output += c));
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`training ${botPath} took over 60 s`)); }, 60_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      code === 0 ? resolveRun() : reject(new Error(`chatlet train ${botPath} failed:\n${output}`));
+    });
+  });
+  return readFileSync(out);
+}
+
+/**
+ * Opens a page at `baseUrl + path` whose HTML is `html`, with `models` (name → bytes) served at
+ * `baseUrl + "test-models/<name>.chatlet"`; the widget's files come from the real server.
+ */
+export async function openTestPage(browser, baseUrl, { path = "test-page.html", html, models = {}, locale = "en-US", viewport }) {
+  // A 1×1 PNG for bot messages' images.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+  const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1100, height: 800 } });
+  await context.route(`${baseUrl}${path}`, (route) => route.fulfill({ contentType: "text/html; charset=utf-8", body: html }));
+  for (const [name, bytes] of Object.entries(models)) {
+    await context.route(`${baseUrl}test-models/${name}.chatlet`, (route) => route.fulfill({ contentType: "application/octet-stream", body: bytes }));
+  }
+  await context.route(`${baseUrl}test-files/*.png`, (route) => route.fulfill({ contentType: "image/png", body: png }));
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  await page.goto(`${baseUrl}${path}`);
+  return { context, page, problems };
+}
+
+/** A page that embeds the widget with the script tag; `attributes` become data-* attributes. */
+export function scriptTagPage({ lang = "en", title = "test", head = "", body = "", attributes = {} }) {
+  const data = Object.entries(attributes)
+    .map(([k, v]) => (v === true ? ` data-${k}` : ` data-${k}="${String(v).replace(/"/g, "&quot;")}"`))
+    .join("");
+  return `<!doctype html><html lang="${lang}"><head><meta charset="utf-8"><title>${title}</title>${head}</head>` +
+    `<body>${body}<script src="/pkg/chatlet.js"${data} defer></script></body></html>`;
 }

@@ -39,6 +39,9 @@ pub struct Bot {
     pub forms: Vec<Form>,
     /// Actions the host runs.
     pub actions: Vec<Action>,
+    /// Slots the page sets (the widget's `setContext`) or actions set, which responses may use
+    /// without an entity to fill them.
+    pub context: Vec<String>,
 }
 
 /// One intent: how users say it and what the bot answers.
@@ -216,6 +219,7 @@ impl<'a> Checker<'a> {
             handoff: None,
             session_minutes: None,
             carry_over: Vec::new(),
+            context: Vec::new(),
             intents: Vec::new(),
             entities: Vec::new(),
             forms: Vec::new(),
@@ -282,9 +286,13 @@ impl<'a> Checker<'a> {
                         let actions = self.actions(value, &bot.actions);
                         bot.actions.extend(actions);
                     }
+                    "context" => {
+                        let slots = self.texts(value, "a context slot");
+                        bot.context.extend(slots.into_iter().map(|(slot, _)| slot));
+                    }
                     other => self.error(
                         key.at,
-                        format!("unknown key `{other}`; a bot file has: name, languages, welcome, fallback, clarify, handoff, session, entities, intents, faq, forms, actions"),
+                        format!("unknown key `{other}`; a bot file has: name, languages, welcome, fallback, clarify, handoff, session, context, entities, intents, faq, forms, actions"),
                     ),
                 }
             }
@@ -321,11 +329,12 @@ impl<'a> Checker<'a> {
             faq_count += faq.len();
             bot.intents.extend(faq);
         }
-        // Every slot a response names must be one that an entity (or a form's slot) fills.
+        // Every slot a response names must be one that an entity (or a form's slot) fills, or
+        // one the page sets.
         for (file, slot, at) in std::mem::take(&mut self.slot_uses) {
-            if !bot.entities.iter().any(|(n, _)| *n == slot) {
+            if !bot.entities.iter().any(|(n, _)| *n == slot) && !bot.context.contains(&slot) {
                 self.source_name = file;
-                self.error(at, format!("a response uses `{{{slot}}}`, but no entity `{slot}` is declared under `entities:` to fill it"));
+                self.error(at, format!("a response uses `{{{slot}}}`, but no entity `{slot}` is declared under `entities:` to fill it (or under `context:` when the page sets it)"));
             }
         }
         bot
