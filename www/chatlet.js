@@ -60,7 +60,7 @@
     placeholder.setAttribute("aria-expanded", "false");
     placeholder.style.cssText =
       "all:initial;position:fixed;right:var(--chatlet-offset,20px);bottom:var(--chatlet-offset,20px);" +
-      "z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;padding:14px;" +
+      "z-index:2147483647;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;padding:14px;" +
       "box-sizing:border-box;background:var(--chatlet-accent,#1d5fd1);color:var(--chatlet-accent-text,#fff);" +
       "box-shadow:0 4px 14px rgba(0,0,0,.25)";
     placeholder.innerHTML =
