@@ -4,6 +4,8 @@
 // Leptos' #[component] macro generates `pub` props structs inside private modules.
 #![allow(unreachable_pub)]
 
+#[cfg(feature = "playground")]
+mod bot_trainer;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests;
 mod composer;
@@ -157,7 +159,7 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) -> Result<Chatlet, Js
     let (options, problems) = Options::from_js(&options)
         .map_err(|message| js_sys::TypeError::new(&format!("chatlet: {message}")))?;
     for problem in problems {
-        web_sys::console::error_1(&format!("chatlet: {problem}; using the default").into());
+        web_sys::console::error_1(&format!("chatlet: {problem}").into());
     }
     let (shadow, had_focus) = match host.shadow_root() {
         Some(shadow) => {

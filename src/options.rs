@@ -85,7 +85,7 @@ fn string_field(object: &JsValue, name: &str) -> Result<Option<String>, String> 
 /// The value of a field that may be absent; a bad one is added to `problems` and read as absent.
 fn report(result: Result<Option<String>, String>, problems: &mut Vec<String>) -> Option<String> {
     result.unwrap_or_else(|problem| {
-        problems.push(problem);
+        problems.push(format!("{problem}; using the default"));
         None
     })
 }
@@ -118,7 +118,7 @@ impl Options {
             Some("dark") => Theme::Dark,
             Some(other) => {
                 problems.push(format!(
-                    "option `theme` must be \"auto\", \"light\" or \"dark\", not {other:?}"
+                    "option `theme` must be \"auto\", \"light\" or \"dark\", not {other:?}; using the default"
                 ));
                 Theme::Auto
             }
@@ -137,7 +137,7 @@ impl Options {
         let open = match field(object, "open") {
             None => false,
             Some(v) => v.as_bool().unwrap_or_else(|| {
-                problems.push("option `open` must be true or false".to_owned());
+                problems.push("option `open` must be true or false; using the default".to_owned());
                 false
             }),
         };
@@ -146,7 +146,7 @@ impl Options {
                 && !KNOWN.contains(&key.as_str())
             {
                 problems.push(format!(
-                    "unknown option `{key}` (known options: {})",
+                    "unknown option `{key}` ignored (known options: {})",
                     KNOWN.join(", ")
                 ));
             }

@@ -26,6 +26,32 @@ pub(crate) fn build_all(root: &Path) -> Result<()> {
 }
 
 pub(crate) fn widget_package(root: &Path) -> Result<()> {
+    let pkg = root.join("pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).context("cannot clear pkg/")?;
+    }
+    wasm_build(root, &[], &pkg, "chatlet_widget")?;
+    // The authors' playground: the same widget plus the trainer, kept out of the npm package.
+    wasm_build(
+        root,
+        &["--features", "playground"],
+        &pkg.join("playground"),
+        "chatlet_playground",
+    )?;
+    for file in WWW_FILES {
+        std::fs::copy(root.join("www").join(file), pkg.join(file))
+            .with_context(|| format!("cannot copy www/{file}"))?;
+    }
+    std::fs::write(pkg.join("package.json"), package_json(root)?)
+        .context("cannot write pkg/package.json")?;
+    std::fs::copy(root.join("README.md"), pkg.join("README.md"))
+        .context("cannot copy README.md into pkg/")?;
+    Ok(())
+}
+
+/// Builds the widget crate for wasm32 with `features`, binds it into `out_dir` as `out_name`.js
+/// and `out_name`_bg.wasm, and shrinks the wasm.
+fn wasm_build(root: &Path, features: &[&str], out_dir: &Path, out_name: &str) -> Result<()> {
     Cmd::new("cargo")
         .args([
             "build",
@@ -36,33 +62,15 @@ pub(crate) fn widget_package(root: &Path) -> Result<()> {
             "--profile",
             "wasm-release",
         ])
+        .args(features.iter().copied())
         .run()?;
-    let pkg = root.join("pkg");
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg).context("cannot clear pkg/")?;
-    }
     let wasm = root.join("target/wasm32-unknown-unknown/wasm-release/chatlet_widget.wasm");
     Cmd::new("wasm-bindgen")
-        .args([
-            "--target",
-            "web",
-            "--out-name",
-            "chatlet_widget",
-            "--out-dir",
-        ])
-        .arg(&pkg)
+        .args(["--target", "web", "--out-name", out_name, "--out-dir"])
+        .arg(out_dir)
         .arg(&wasm)
         .run()?;
-    optimize_wasm(root, &pkg.join("chatlet_widget_bg.wasm"))?;
-    for file in WWW_FILES {
-        std::fs::copy(root.join("www").join(file), pkg.join(file))
-            .with_context(|| format!("cannot copy www/{file}"))?;
-    }
-    std::fs::write(pkg.join("package.json"), package_json(root)?)
-        .context("cannot write pkg/package.json")?;
-    std::fs::copy(root.join("README.md"), pkg.join("README.md"))
-        .context("cannot copy README.md into pkg/")?;
-    Ok(())
+    optimize_wasm(root, &out_dir.join(format!("{out_name}_bg.wasm")))
 }
 
 /// Shrinks the wasm with `wasm-opt -Oz` from npm's binaryen (installed in `xtask/` by setup;
