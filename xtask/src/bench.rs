@@ -134,6 +134,7 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         wasm.as_ref(),
     );
     report.push_str(&widget);
+    report.push_str(&first_reply(root, &paths.work)?);
     std::fs::write(root.join("BENCHMARKS.md"), report)?;
     println!("xtask: wrote BENCHMARKS.md");
     Ok(())
@@ -322,6 +323,41 @@ fn widget_sizes(root: &Path) -> Result<String> {
         mark(engine <= 150_000),
         kb(model.0),
         kb(model.1),
+    ))
+}
+
+/// Time from page load to the first bot reply in headless Chromium (`tests/e2e/first-reply.js`),
+/// as a BENCHMARKS.md section.
+fn first_reply(root: &Path, work: &Path) -> Result<String> {
+    let out = work.join("first-reply.json");
+    Cmd::new("node")
+        .arg(root.join("tests").join("e2e").join("first-reply.js"))
+        .arg("/models/shop-zh.chatlet")
+        .arg(&out)
+        .env("CHATLET_BIN", crate::widget_build::chatlet_bin(root))
+        .env("CHATLET_MODELS", crate::widget_build::models_dir(root))
+        .run()?;
+    let result = read_json(&out)?;
+    let ms = |key: &str| {
+        result[key]
+            .as_f64()
+            .map_or("–".to_owned(), |v| format!("{v:.0}"))
+    };
+    Ok(format!(
+        "
+## Time to the first reply
+
+Headless Chromium ({}) on 127.0.0.1, the demo page's script tag with `data-open` and the          demo model, a new browser context with the HTTP cache off for each of {} runs; milliseconds from navigation          start, median.
+
+| moment | ms |
+|---|---|
+         | welcome message on screen | {} |
+         | answer to a question sent as soon as the API exists (queued until the model is in) | {} |
+",
+        result["browser"].as_str().unwrap_or("?"),
+        result["runs"],
+        ms("welcome_ms_median"),
+        ms("answer_ms_median"),
     ))
 }
 

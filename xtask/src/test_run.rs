@@ -110,6 +110,9 @@ pub(crate) fn run_all(root: &Path) -> Result<()> {
                 "--target",
                 "wasm32-unknown-unknown",
                 "--all-targets",
+                // Lints the playground's trainer too.
+                "--features",
+                "playground",
             ])
             .args(["--", "-D", "warnings"])
             .run(),

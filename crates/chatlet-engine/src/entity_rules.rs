@@ -179,7 +179,18 @@ fn lookup(
         })
         .filter(|(s, _)| !s.is_empty())
         .collect();
-    entries.sort_by_key(|e| std::cmp::Reverse(e.0.len()));
+    // Longest first; among equally long ones the first declared (the index makes the order total,
+    // and one unstable sort keeps the widget smaller than a stable one per key type).
+    let mut order: Vec<(std::cmp::Reverse<usize>, usize)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (std::cmp::Reverse(e.0.len()), i))
+        .collect();
+    order.sort_unstable();
+    let entries: Vec<(Vec<char>, &str)> = order
+        .into_iter()
+        .map(|(_, i)| std::mem::take(&mut entries[i]))
+        .collect();
     let mut taken = vec![false; folded.len()];
     let mut i = 0;
     while i < folded.len() {
@@ -254,7 +265,7 @@ fn close_enough(a: &[char], b: &[char]) -> bool {
 /// Keeps the longest of overlapping mentions (earlier ones win ties) and sorts by position.
 pub(crate) fn resolve_overlaps(mentions: Vec<Mention>) -> Vec<Mention> {
     let mut order: Vec<usize> = (0..mentions.len()).collect();
-    order.sort_by_key(|&i| (std::cmp::Reverse(mentions[i].end - mentions[i].start), i));
+    order.sort_unstable_by_key(|&i| (std::cmp::Reverse(mentions[i].end - mentions[i].start), i));
     let mut keep = vec![false; mentions.len()];
     let mut kept: Vec<usize> = Vec::new();
     for i in order {
@@ -272,7 +283,8 @@ pub(crate) fn resolve_overlaps(mentions: Vec<Mention>) -> Vec<Mention> {
         .zip(keep)
         .filter_map(|(m, k)| k.then_some(m))
         .collect();
-    out.sort_by_key(|m| m.start);
+    // Kept mentions do not overlap, so their starts differ and an unstable sort is exact.
+    out.sort_unstable_by_key(|m| m.start);
     out
 }
 
