@@ -226,23 +226,20 @@ async fn a_missing_model_shows_an_error_instead_of_a_blank_widget() {
 }
 
 #[wasm_bindgen_test]
-fn bad_options_throw_a_type_error_naming_the_field() {
-    let cases: [(JsValue, &str); 4] = [
+fn bad_options_throw_only_when_the_widget_cannot_work() {
+    // Without a usable model there is nothing to show: a TypeError naming the field.
+    let fatal: [(JsValue, &str); 3] = [
         (
             JsValue::from_str("bot.chatlet"),
             "options must be an object",
         ),
         (options(&[]), "option `model` is required"),
         (
-            options(&[("model", "m.chatlet".into()), ("open", "yes".into())]),
-            "option `open`",
-        ),
-        (
-            options(&[("model", "m.chatlet".into()), ("lang", "fr".into())]),
-            "option `lang`",
+            options(&[("model", 7.into())]),
+            "option `model` must be a string",
         ),
     ];
-    for (bad, expected) in cases {
+    for (bad, expected) in fatal {
         let host = new_host();
         let error = mount(host.clone(), bad).err().expect("mount must fail");
         assert!(error.is_instance_of::<js_sys::TypeError>(), "{error:?}");
@@ -251,6 +248,35 @@ fn bad_options_throw_a_type_error_naming_the_field() {
             message.contains(expected),
             "{message:?} should contain {expected:?}"
         );
+        host.remove();
+    }
+    // Any other bad option is reported and replaced by its default: the widget still mounts.
+    let lenient: [(JsValue, &str); 4] = [
+        (
+            options(&[("model", "m.chatlet".into()), ("open", "yes".into())]),
+            "option `open` must be true or false; using the default",
+        ),
+        (
+            options(&[("model", "m.chatlet".into()), ("lang", "fr".into())]),
+            "option `lang` must be",
+        ),
+        (
+            options(&[("model", "m.chatlet".into()), ("theme", "blue".into())]),
+            "option `theme` must be",
+        ),
+        (
+            options(&[("model", "m.chatlet".into()), ("titel", "x".into())]),
+            "unknown option `titel` ignored",
+        ),
+    ];
+    for (bad, expected) in lenient {
+        let (_, problems) = crate::options::Options::from_js(&bad).expect("only a warning");
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{problems:?} should mention {expected:?}"
+        );
+        let host = new_host();
+        assert!(mount(host.clone(), bad).is_ok());
         host.remove();
     }
 }

@@ -204,7 +204,7 @@ fn special(chars: &[char], i: usize, depth: usize) -> Option<(Inline, usize)> {
             parse_inlines(label, &mut text, depth + 1);
             Some((Inline::Link { text, url }, used))
         }
-        'h' if i == 0 || !chars[i - 1].is_alphanumeric() => {
+        'h' if i == 0 || !chars[i - 1].is_ascii_alphanumeric() => {
             let word: String = rest.iter().take_while(|c| !url_ends(**c)).collect();
             if !(word.starts_with("https://") || word.starts_with("http://")) {
                 return None;
