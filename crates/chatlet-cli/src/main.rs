@@ -124,6 +124,21 @@ enum Command {
         /// Folder of trained models, served under `/models/`.
         #[arg(long, default_value = "target/models")]
         models: PathBuf,
+        /// The bot (a `.chatlet` model) that answers `POST /api/v1/chat`.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// SQLite file for conversation history (created if missing); in memory when absent.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// An admin API key (chat, history, metrics); also read from CHATLET_ADMIN_KEY.
+        #[arg(long, env = "CHATLET_ADMIN_KEY", hide_env_values = true)]
+        admin_key: Vec<String>,
+        /// A public API key for web pages (chat only, from --allow-origin); also CHATLET_PUBLIC_KEY.
+        #[arg(long, env = "CHATLET_PUBLIC_KEY", hide_env_values = true)]
+        public_key: Vec<String>,
+        /// An origin (`https://shop.example`) the public keys may be used from; repeatable.
+        #[arg(long)]
+        allow_origin: Vec<String>,
     },
 }
 
@@ -188,7 +203,29 @@ fn run(cli: Cli) -> Result<()> {
             bot_or_model,
             verbose,
         } => shell(&bot_or_model, verbose),
-        Command::Serve { addr, root, models } => serve(&addr, root, models),
+        Command::Serve {
+            addr,
+            root,
+            models,
+            model,
+            db,
+            admin_key,
+            public_key,
+            allow_origin,
+        } => serve(
+            &addr,
+            root,
+            models,
+            ApiSettings {
+                model,
+                db,
+                keys: chatlet_server::ApiKeys {
+                    admin: admin_key,
+                    public: public_key,
+                    allowed_origins: allow_origin,
+                },
+            },
+        ),
     }
 }
 
@@ -606,7 +643,14 @@ fn shell(path: &Path, verbose: bool) -> Result<()> {
     }
 }
 
-fn serve(addr: &str, site_root: PathBuf, models: PathBuf) -> Result<()> {
+/// What `serve` needs for the JSON API.
+struct ApiSettings {
+    model: Option<PathBuf>,
+    db: Option<PathBuf>,
+    keys: chatlet_server::ApiKeys,
+}
+
+fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -619,6 +663,23 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf) -> Result<()> {
             site_root.display()
         );
     }
+    let model = match &settings.model {
+        Some(path) => Some(load_model(path)?),
+        None => None,
+    };
+    let store: std::sync::Arc<dyn chatlet_server::Storage> = match &settings.db {
+        Some(path) => std::sync::Arc::new(
+            chatlet_server::SqliteStore::open(path)
+                .with_context(|| format!("cannot open the history database {}", path.display()))?,
+        ),
+        None => std::sync::Arc::new(chatlet_server::SqliteStore::in_memory()?),
+    };
+    let api = chatlet_server::Api::new(
+        model,
+        settings.keys,
+        chatlet_server::RateLimits::default(),
+        store,
+    );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -627,6 +688,14 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf) -> Result<()> {
         let local = listener.local_addr()?;
         // Tests and `cargo xtask demo` wait for this exact line.
         println!("chatlet serving http://{local}/");
-        chatlet_server::serve(listener, chatlet_server::AppState { site_root, models }).await
+        chatlet_server::serve(
+            listener,
+            chatlet_server::AppState {
+                site_root,
+                models,
+                api: std::sync::Arc::new(api),
+            },
+        )
+        .await
     })
 }

@@ -1,14 +1,74 @@
 //! chatlet's server: `app(state)` builds the axum router that serves the demo page, the widget
-//! build (`pkg/`), the loader's assets (`www/`), trained models and the JSON API.
+//! build (`pkg/`), the loader's assets (`www/`), trained models and the JSON API (chat with the
+//! server's bot, conversation history, OpenAPI document, metrics).
 
+mod chat;
+mod clock;
 mod error;
+mod gateway;
+mod metrics;
+mod storage;
 
+pub use chat::{MAX_BODY_BYTES, MAX_QUERY_CHARS};
 pub use error::ApiError;
+pub use gateway::{ApiKeys, RateLimits};
+pub use storage::{NewMessage, SessionState, SqliteStore, Storage, StorageError};
 
-use axum::{Json, Router, http::HeaderValue, routing::get};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::{
+    Json, Router,
+    http::HeaderValue,
+    routing::{get, post},
+};
+use chatlet_engine::Model;
 use chatlet_protocol::Health;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+
+/// Everything the JSON API works with.
+pub struct Api {
+    /// The bot that answers `/api/v1/chat`.
+    pub model: Option<Arc<Model>>,
+    gateway: gateway::Gateway,
+    store: Arc<dyn Storage>,
+    metrics: metrics::Metrics,
+}
+
+impl Api {
+    pub fn new(
+        model: Option<Model>,
+        keys: ApiKeys,
+        limits: RateLimits,
+        store: Arc<dyn Storage>,
+    ) -> Api {
+        Api {
+            model: model.map(Arc::new),
+            gateway: gateway::Gateway::new(keys, limits),
+            store,
+            metrics: metrics::Metrics::default(),
+        }
+    }
+
+    /// No keys and no model: the API answers `not_configured`, static files are served.
+    pub fn disabled() -> Result<Api, StorageError> {
+        Ok(Api::new(
+            None,
+            ApiKeys::default(),
+            RateLimits::default(),
+            Arc::new(SqliteStore::in_memory()?),
+        ))
+    }
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("model", &self.model.as_ref().map(|m| m.name().to_owned()))
+            .finish_non_exhaustive()
+    }
+}
 
 /// Where the server finds what it serves.
 #[derive(Debug, Clone)]
@@ -17,13 +77,36 @@ pub struct AppState {
     pub site_root: PathBuf,
     /// Trained models, served under `/models/`.
     pub models: PathBuf,
+    pub api: Arc<Api>,
 }
+
+/// The client's address, when the server was started with connection info (tests may omit it).
+pub(crate) fn client_address(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
+}
+
+/// The OpenAPI document of the JSON API.
+const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The server's router. Only these paths are served: nothing else under `site_root` is reachable.
 pub fn app(state: AppState) -> Router {
     let site = &state.site_root;
     Router::new()
         .route("/api/v1/health", get(health))
+        .route(
+            "/api/v1/chat",
+            post(chat::chat).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/api/v1/sessions", get(chat::sessions))
+        .route("/api/v1/sessions/{id}/messages", get(chat::messages))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { ([("content-type", "application/json")], OPENAPI) }),
+        )
+        .route("/metrics", get(metrics::metrics))
         .route_service(
             "/",
             tower_http::services::ServeFile::new(site.join("index.html")),
@@ -37,6 +120,11 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_responses,
+        ))
+        .with_state(state)
 }
 
 async fn health() -> Json<Health> {
@@ -49,9 +137,12 @@ async fn health() -> Json<Health> {
 
 /// Serves `app(state)` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 

@@ -1,0 +1,212 @@
+//! The gateway every API request passes first: API keys (admin and public), the public key's
+//! Origin allow-list, and rate limits per key and per client address.
+
+use crate::error::ApiError;
+use axum::http::{HeaderMap, header};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Everything: chat, history, metrics.
+    Admin,
+    /// Chat only, and only from an allowed Origin (it ships inside web pages).
+    Public,
+}
+
+/// Keys and origins the server accepts.
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeys {
+    pub admin: Vec<String>,
+    pub public: Vec<String>,
+    /// Origins (`https://shop.example`) the public keys may be used from.
+    pub allowed_origins: Vec<String>,
+}
+
+/// Requests per second and burst, per key and per client address.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    pub per_key: (f64, f64),
+    pub per_address: (f64, f64),
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            per_key: (200.0, 400.0),
+            per_address: (10.0, 30.0),
+        }
+    }
+}
+
+/// Who is calling, once admitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Caller {
+    pub(crate) role: Role,
+    /// `admin#0`, `public#1`: names the key in logs without revealing it.
+    pub(crate) key_name: String,
+}
+
+/// Checks keys, origins and rates.
+#[derive(Debug)]
+pub(crate) struct Gateway {
+    keys: ApiKeys,
+    by_key: TokenBuckets,
+    by_address: TokenBuckets,
+}
+
+impl Gateway {
+    pub(crate) fn new(keys: ApiKeys, limits: RateLimits) -> Gateway {
+        Gateway {
+            keys,
+            by_key: TokenBuckets::new(limits.per_key),
+            by_address: TokenBuckets::new(limits.per_address),
+        }
+    }
+
+    /// Admits a request that needs `needed`, or says why not. The address is limited first, so a
+    /// flood of bad keys from one place is cut off too.
+    pub(crate) fn admit(
+        &self,
+        headers: &HeaderMap,
+        address: Option<IpAddr>,
+        needed: Role,
+    ) -> Result<Caller, ApiError> {
+        let now = Instant::now();
+        let address = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        self.by_address
+            .take(&address, now)
+            .map_err(ApiError::RateLimited)?;
+        if self.keys.admin.is_empty() && self.keys.public.is_empty() {
+            return Err(ApiError::NotConfigured(
+                "the API is off: start the server with --admin-key (and --public-key for pages)",
+            ));
+        }
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized)?;
+        let find = |keys: &[String]| keys.iter().position(|k| same_secret(k, presented));
+        let caller = if let Some(i) = find(&self.keys.admin) {
+            Caller {
+                role: Role::Admin,
+                key_name: format!("admin#{i}"),
+            }
+        } else if let Some(i) = find(&self.keys.public) {
+            let origin = headers
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !self.keys.allowed_origins.iter().any(|o| o == origin) {
+                return Err(ApiError::Forbidden(
+                    "this public key may only be used from the site's allowed origins",
+                ));
+            }
+            Caller {
+                role: Role::Public,
+                key_name: format!("public#{i}"),
+            }
+        } else {
+            return Err(ApiError::Unauthorized);
+        };
+        if needed == Role::Admin && caller.role != Role::Admin {
+            return Err(ApiError::Forbidden("this needs an admin key"));
+        }
+        self.by_key
+            .take(&caller.key_name, now)
+            .map_err(ApiError::RateLimited)?;
+        Ok(caller)
+    }
+}
+
+/// Compares a presented key with a known one in time that does not depend on where they differ.
+fn same_secret(known: &str, presented: &str) -> bool {
+    let (a, b) = (known.as_bytes(), presented.as_bytes());
+    let mut difference = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        difference |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+    }
+    difference == 0
+}
+
+/// One token bucket per name: `rate` tokens a second, at most `burst`.
+#[derive(Debug)]
+struct TokenBuckets {
+    rate: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+/// Past this many names, buckets that have refilled are forgotten (they hold no information).
+const MAX_TRACKED: usize = 100_000;
+
+impl TokenBuckets {
+    fn new((rate, burst): (f64, f64)) -> TokenBuckets {
+        TokenBuckets {
+            rate,
+            burst,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token for `name`, or returns how many seconds until one is there.
+    fn take(&self, name: &str, now: Instant) -> Result<(), u64> {
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= MAX_TRACKED {
+            let (rate, burst) = (self.rate, self.burst);
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(name.to_owned()).or_insert((self.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn buckets_allow_the_burst_then_refill_at_the_rate() {
+        let buckets = TokenBuckets::new((2.0, 3.0));
+        let start = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(buckets.take("a", start), Ok(()));
+        }
+        assert_eq!(buckets.take("a", start), Err(1));
+        assert_eq!(
+            buckets.take("b", start),
+            Ok(()),
+            "another name has its own bucket"
+        );
+        assert_eq!(
+            buckets.take("a", start + Duration::from_millis(600)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("k-123", "k-123"));
+        assert!(!same_secret("k-123", "k-12"));
+        assert!(!same_secret("k-123", "k-1234"));
+        assert!(!same_secret("k-123", ""));
+    }
+}
