@@ -120,6 +120,100 @@ pub struct SessionSummary {
 pub enum Author {
     Visitor,
     Bot,
+    /// A person answering for the bot (human handoff).
+    Agent,
+}
+
+/// A frame the client sends on `/api/v1/ws` (JSON text, tagged by `type`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// The first frame: who, which conversation, and the last event seen (0: none).
+    Hello {
+        key: String,
+        user_id: String,
+        #[serde(default)]
+        session_id: Option<String>,
+        #[serde(default)]
+        last_seq: u64,
+    },
+    /// A visitor message. `client_id` makes it idempotent: sent twice, it is stored and
+    /// answered once.
+    Message {
+        client_id: String,
+        text: String,
+        #[serde(default)]
+        context: BTreeMap<String, ContextValue>,
+    },
+    /// The heartbeat; answered by `pong` with the same `t`.
+    Ping {
+        #[serde(default)]
+        t: Option<f64>,
+    },
+}
+
+/// One event of a conversation, numbered by `seq` (from 1, per session, no gaps).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub author: Author,
+    pub text: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The client's id for a visitor message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Button>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<Link>,
+}
+
+/// A frame the server sends on `/api/v1/ws`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The answer to `hello`: the session (new or resumed), its last event, and how often the
+    /// client should ping.
+    Welcome {
+        session_id: String,
+        last_seq: u64,
+        heartbeat_ms: u64,
+    },
+    /// A visitor message is stored as event `seq`; `duplicate` when it had been already.
+    Ack {
+        client_id: String,
+        seq: u64,
+        duplicate: bool,
+    },
+    /// A conversation event: replayed after `hello`, or new (a bot answer, an agent's message).
+    Event(Event),
+    /// The bot or an agent is working on an answer (`on`), or stopped.
+    Typing { on: bool },
+    Pong {
+        #[serde(default)]
+        t: Option<f64>,
+    },
+    /// A frame could not be used; the connection stays open unless a close follows.
+    Error { code: String, message: String },
+}
+
+/// WebSocket close codes the server uses (4000–4999 are the application's).
+pub mod close_code {
+    /// The first frame was not a valid `hello`, or the client broke the protocol.
+    pub const PROTOCOL: u16 = 4000;
+    /// The key in `hello` is unknown.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// The key may not be used from this origin, or the session is another user's.
+    pub const FORBIDDEN: u16 = 4003;
+    /// No frame (not even a ping) within the idle timeout.
+    pub const IDLE: u16 = 4008;
+    /// The server is shutting down; reconnect later.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame was larger than the server accepts.
+    pub const TOO_BIG: u16 = 1009;
 }
 
 /// `GET /api/v1/sessions/{id}/messages`: one message, in order.
@@ -191,5 +285,45 @@ mod tests {
             serde_json::from_str::<ChatRequest>(r#"{"user_id":"u","query":"x","extra":1}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn socket_frames_are_tagged_by_type() {
+        let hello: ClientFrame =
+            serde_json::from_str(r#"{"type":"hello","key":"k","user_id":"u","last_seq":3}"#)
+                .unwrap();
+        assert_eq!(
+            hello,
+            ClientFrame::Hello {
+                key: "k".into(),
+                user_id: "u".into(),
+                session_id: None,
+                last_seq: 3
+            }
+        );
+        let ack = ServerFrame::Ack {
+            client_id: "c1".into(),
+            seq: 4,
+            duplicate: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&ack).unwrap(),
+            r#"{"type":"ack","client_id":"c1","seq":4,"duplicate":false}"#
+        );
+        let event = ServerFrame::Event(Event {
+            seq: 5,
+            author: Author::Bot,
+            text: "hi".into(),
+            at: "2026-11-22T10:00:00Z".into(),
+            client_id: None,
+            buttons: Vec::new(),
+            image: None,
+            link: None,
+        });
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"type":"event","seq":5,"author":"bot","text":"hi","at":"2026-11-22T10:00:00Z"}"#
+        );
+        assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout"}"#).is_err());
     }
 }

@@ -5,8 +5,8 @@
 use crate::clock::UtcTime;
 use crate::error::ApiError;
 use crate::gateway::Role;
-use crate::storage::{NewMessage, SessionState};
-use crate::{AppState, client_address};
+use crate::storage::{MessageRecord, NewMessage, SessionState};
+use crate::{Api, AppState, client_address};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,11 +14,12 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::HeaderMap;
 use chatlet_engine::{ActionOutcome, Conversation};
 use chatlet_protocol::{
-    Author, BotMessage, Button, ChatRequest, ChatResponse, ContextValue, EntityValue, IntentScore,
-    Link, SessionSummary, StoredMessage,
+    Author, BotMessage, Button, ChatRequest, ChatResponse, ContextValue, EntityValue, Event,
+    IntentScore, Link, ServerFrame, SessionSummary, StoredMessage,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The largest request body the chat endpoint reads.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -41,115 +42,260 @@ pub(crate) async fn chat(
         other => ApiError::MalformedJson(other.body_text()),
     })?;
     let request = chat_request(&body)?;
+    let input = TurnInput {
+        user_id: request.user_id,
+        session_id: request.session_id,
+        text: request.query,
+        context: request.context,
+        client_id: None,
+    };
+    let turn = {
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || run_turn(&api, input))
+            .await
+            .map_err(|e| ApiError::Storage(format!("the chat turn failed: {e}")))??
+    };
+    broadcast_from(&api, &turn.session_id, turn.visitor_seq).await;
+    Ok(Json(ChatResponse {
+        session_id: turn.session_id,
+        reply: turn
+            .replies
+            .iter()
+            .map(|e| e.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        messages: turn
+            .replies
+            .into_iter()
+            .map(|e| BotMessage {
+                text: e.text,
+                buttons: e.buttons,
+                image: e.image,
+                link: e.link,
+            })
+            .collect(),
+        intents: turn.intents,
+        entities: turn.entities,
+        action: turn.action,
+        handoff: turn.handoff,
+    }))
+}
+
+/// Sends the session's events from `first_seq` on to every connection that follows it.
+pub(crate) async fn broadcast_from(api: &Arc<Api>, session_id: &str, first_seq: u64) {
+    let store = api.store.clone();
+    let id = session_id.to_owned();
+    let records =
+        tokio::task::spawn_blocking(move || store.messages_after(&id, first_seq.saturating_sub(1)))
+            .await;
+    if let Ok(Ok(Some(records))) = records {
+        for record in records {
+            api.connections
+                .push(session_id, &ServerFrame::Event(event(record)));
+        }
+    }
+}
+
+/// One visitor message to answer.
+#[derive(Debug)]
+pub(crate) struct TurnInput {
+    pub(crate) user_id: String,
+    /// `None` starts a session.
+    pub(crate) session_id: Option<String>,
+    pub(crate) text: String,
+    pub(crate) context: BTreeMap<String, ContextValue>,
+    /// Set by socket clients: a message stored under this id is not answered again.
+    pub(crate) client_id: Option<String>,
+}
+
+/// What a turn did.
+#[derive(Debug)]
+pub(crate) struct TurnOutput {
+    pub(crate) session_id: String,
+    /// The visitor's message as stored.
+    pub(crate) visitor_seq: u64,
+    /// True when the message had been stored before (nothing new was answered).
+    pub(crate) duplicate: bool,
+    /// The bot's answers, stored and numbered.
+    pub(crate) replies: Vec<Event>,
+    pub(crate) intents: Vec<IntentScore>,
+    pub(crate) entities: Vec<EntityValue>,
+    pub(crate) action: Option<String>,
+    pub(crate) handoff: bool,
+}
+
+/// The quick replies, image and link card of a bot message, stored as JSON beside its text.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Rich {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    buttons: Vec<Button>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    link: Option<Link>,
+}
+
+/// A stored message as a conversation event.
+pub(crate) fn event(record: MessageRecord) -> Event {
+    let rich: Rich = record
+        .rich
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or_default();
+    Event {
+        seq: record.seq,
+        author: record.author,
+        text: record.text,
+        at: record.at,
+        client_id: record.client_id,
+        buttons: rich.buttons,
+        image: rich.image,
+        link: rich.link,
+    }
+}
+
+/// Answers one visitor message: reads the session, runs the engine, stores the message and the
+/// answers in one transaction. Blocking; turns run one at a time, so two tabs of one session
+/// cannot interleave their reads and writes of its dialogue state.
+pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiError> {
     let model = api.model.clone().ok_or(ApiError::NotConfigured(
         "the server has no bot: start it with --model FILE.chatlet",
     ))?;
-    let store = api.store.clone();
-    // The turn reads and writes storage, which blocks: off the async threads.
-    let response = tokio::task::spawn_blocking(move || -> Result<ChatResponse, ApiError> {
-        let session_id = match &request.session_id {
-            Some(id) => id.clone(),
-            None => new_session_id()?,
-        };
-        let saved = store.session(&session_id)?;
-        let mut conversation = match &saved {
-            Some(saved) if saved.user_id != request.user_id => {
-                return Err(ApiError::Forbidden(
-                    "this session belongs to another user_id",
-                ));
-            }
-            Some(saved) => Conversation::from_bytes(&saved.conversation).unwrap_or_default(),
-            None => Conversation::default(),
-        };
-        conversation.slots.extend(
-            request
-                .context
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_slot())),
-        );
-        let now = UtcTime::now();
-        let mut turn = model.converse(&mut conversation, &request.query, &now.reference());
-        let action = turn.action.take().map(|a| a.name);
-        if let Some(name) = &action {
-            // Server-side skills are not here yet: the action's fallback answers.
-            let result = model.action_result(&mut conversation, name, ActionOutcome::Unavailable);
-            turn.messages.extend(result.messages);
-        }
-        let intents = if request.query.starts_with('/') {
-            Vec::new()
-        } else {
-            model
-                .understand(&request.query, Some(&now.reference()))
-                .ranking
-                .into_iter()
-                .map(|(name, confidence)| IntentScore { name, confidence })
-                .collect()
-        };
-        let messages: Vec<BotMessage> = turn
-            .messages
-            .into_iter()
-            .map(|m| BotMessage {
-                text: m.text,
-                buttons: m
-                    .buttons
-                    .into_iter()
-                    .map(|b| Button {
-                        title: b.title,
-                        payload: b.payload,
-                    })
-                    .collect(),
-                image: m.image,
-                link: m.link.map(|l| Link {
-                    title: l.title,
-                    url: l.url,
-                }),
-            })
-            .collect();
-        let mut stored = vec![NewMessage {
-            author: Author::Visitor,
-            text: request.query.clone(),
-        }];
-        stored.extend(messages.iter().map(|m| NewMessage {
-            author: Author::Bot,
-            text: m.text.clone(),
-        }));
-        let state = SessionState {
-            user_id: request.user_id.clone(),
-            conversation: conversation.to_bytes(),
-        };
-        store.save_turn(&session_id, &state, &stored, &now.rfc3339())?;
-        Ok(ChatResponse {
+    let _turn = api
+        .turn_lock
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let store = &api.store;
+    let session_id = match &input.session_id {
+        Some(id) => id.clone(),
+        None => new_session_id()?,
+    };
+    let saved = store.session(&session_id)?;
+    if let Some(saved) = &saved
+        && saved.user_id != input.user_id
+    {
+        return Err(ApiError::Forbidden(
+            "this session belongs to another user_id",
+        ));
+    }
+    if let Some(client_id) = &input.client_id
+        && let Some(seq) = store.client_message(&session_id, client_id)?
+    {
+        return Ok(TurnOutput {
             session_id,
-            reply: messages
+            visitor_seq: seq,
+            duplicate: true,
+            replies: Vec::new(),
+            intents: Vec::new(),
+            entities: Vec::new(),
+            action: None,
+            handoff: false,
+        });
+    }
+    let mut conversation = saved
+        .as_ref()
+        .and_then(|s| Conversation::from_bytes(&s.conversation))
+        .unwrap_or_default();
+    conversation
+        .slots
+        .extend(input.context.iter().map(|(k, v)| (k.clone(), v.to_slot())));
+    let now = UtcTime::now();
+    let mut turn = model.converse(&mut conversation, &input.text, &now.reference());
+    let action = turn.action.take().map(|a| a.name);
+    if let Some(name) = &action {
+        // Server-side skills are not here yet: the action's fallback answers.
+        let result = model.action_result(&mut conversation, name, ActionOutcome::Unavailable);
+        turn.messages.extend(result.messages);
+    }
+    let intents = if input.text.starts_with('/') {
+        Vec::new()
+    } else {
+        model
+            .understand(&input.text, Some(&now.reference()))
+            .ranking
+            .into_iter()
+            .map(|(name, confidence)| IntentScore { name, confidence })
+            .collect()
+    };
+    let mut stored = vec![NewMessage {
+        author: Author::Visitor,
+        text: input.text.clone(),
+        client_id: input.client_id.clone(),
+        rich: None,
+    }];
+    for message in &turn.messages {
+        let rich = Rich {
+            buttons: message
+                .buttons
                 .iter()
-                .map(|m| m.text.as_str())
-                .collect::<Vec<_>>()
-                .join("\n\n"),
-            messages,
-            intents,
-            entities: turn
-                .entities
-                .into_iter()
-                .map(|m| EntityValue {
-                    entity_type: m.entity,
-                    value: m.value,
-                    start: m.start,
-                    end: m.end,
+                .map(|b| Button {
+                    title: b.title.clone(),
+                    payload: b.payload.clone(),
                 })
                 .collect(),
-            action,
-            handoff: turn.handoff,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::Storage(format!("the chat turn failed: {e}")))??;
+            image: message.image.clone(),
+            link: message.link.as_ref().map(|l| Link {
+                title: l.title.clone(),
+                url: l.url.clone(),
+            }),
+        };
+        let rich = (!rich.buttons.is_empty() || rich.image.is_some() || rich.link.is_some())
+            .then(|| serde_json::to_string(&rich).unwrap_or_default());
+        stored.push(NewMessage {
+            author: Author::Bot,
+            text: message.text.clone(),
+            client_id: None,
+            rich,
+        });
+    }
+    let state = SessionState {
+        user_id: input.user_id.clone(),
+        conversation: conversation.to_bytes(),
+    };
+    let at = now.rfc3339();
+    let numbers = store
+        .save_turn(&session_id, Some(&state), &stored, &at)?
+        .unwrap_or_default();
     api.metrics.count_chat();
-    tracing::info!(session = %response.session_id, "chat turn");
-    Ok(Json(response))
+    tracing::info!(session = %session_id, replies = stored.len() - 1, "chat turn");
+    let replies = stored
+        .into_iter()
+        .zip(&numbers)
+        .skip(1)
+        .map(|(m, &seq)| {
+            event(MessageRecord {
+                seq,
+                author: m.author,
+                text: m.text,
+                at: at.clone(),
+                client_id: None,
+                rich: m.rich,
+            })
+        })
+        .collect();
+    Ok(TurnOutput {
+        session_id,
+        visitor_seq: numbers.first().copied().unwrap_or_default(),
+        duplicate: false,
+        replies,
+        intents,
+        entities: turn
+            .entities
+            .into_iter()
+            .map(|m| EntityValue {
+                entity_type: m.entity,
+                value: m.value,
+                start: m.start,
+                end: m.end,
+            })
+            .collect(),
+        action,
+        handoff: turn.handoff,
+    })
 }
 
 /// A session id the server makes: 128 random bits in hex.
-fn new_session_id() -> Result<String, ApiError> {
+pub(crate) fn new_session_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| ApiError::Storage(format!("no randomness for a session id: {e}")))?;
@@ -276,8 +422,77 @@ pub(crate) async fn messages(
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
     let store = api.store.clone();
-    let list = tokio::task::spawn_blocking(move || store.messages(&session_id))
+    let list = tokio::task::spawn_blocking(move || store.messages_after(&session_id, 0))
         .await
-        .map_err(|e| ApiError::Storage(e.to_string()))??;
-    list.map(Json).ok_or(ApiError::SessionNotFound)
+        .map_err(|e| ApiError::Storage(e.to_string()))??
+        .ok_or(ApiError::SessionNotFound)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|m| StoredMessage {
+                seq: m.seq,
+                author: m.author,
+                text: m.text,
+                at: m.at,
+            })
+            .collect(),
+    ))
+}
+
+/// `POST /api/v1/sessions/{id}/messages` (admin key): a person's message, stored and pushed at
+/// once to every connection that follows the session. Body: `{"text": "..."}`.
+pub(crate) async fn agent_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(session_id): Path<String>,
+    request: Request,
+) -> Result<Json<Event>, ApiError> {
+    let api = state.api.clone();
+    api.gateway
+        .admit(&headers, client_address(&request), Role::Admin)?;
+    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    let text = match value.get("text") {
+        Some(Value::String(t)) if !t.trim().is_empty() && t.chars().count() <= MAX_QUERY_CHARS => {
+            t.clone()
+        }
+        _ => {
+            return Err(ApiError::field(
+                "text",
+                format!(
+                    "`text` must be a non-blank string of at most {MAX_QUERY_CHARS} characters"
+                ),
+            ));
+        }
+    };
+    let at = UtcTime::now().rfc3339();
+    let store = api.store.clone();
+    let (id, stored_text, stored_at) = (session_id.clone(), text.clone(), at.clone());
+    let numbers = tokio::task::spawn_blocking(move || {
+        let message = NewMessage {
+            author: Author::Agent,
+            text: stored_text,
+            client_id: None,
+            rich: None,
+        };
+        store.save_turn(&id, None, &[message], &stored_at)
+    })
+    .await
+    .map_err(|e| ApiError::Storage(e.to_string()))??
+    .ok_or(ApiError::SessionNotFound)?;
+    let event = Event {
+        seq: numbers.first().copied().unwrap_or_default(),
+        author: Author::Agent,
+        text,
+        at,
+        client_id: None,
+        buttons: Vec::new(),
+        image: None,
+        link: None,
+    };
+    api.connections
+        .push(&session_id, &ServerFrame::Event(event.clone()));
+    Ok(Json(event))
 }

@@ -75,52 +75,66 @@ impl Gateway {
         address: Option<IpAddr>,
         needed: Role,
     ) -> Result<Caller, ApiError> {
-        let now = Instant::now();
+        self.limit_address(address)?;
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        let caller = self.check_key(presented, origin)?;
+        if needed == Role::Admin && caller.role != Role::Admin {
+            return Err(ApiError::Forbidden("this needs an admin key"));
+        }
+        self.limit_key(&caller)?;
+        Ok(caller)
+    }
+
+    /// Takes a token from the address's bucket.
+    pub(crate) fn limit_address(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
         let address = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         self.by_address
-            .take(&address, now)
-            .map_err(ApiError::RateLimited)?;
+            .take(&address, Instant::now())
+            .map_err(ApiError::RateLimited)
+    }
+
+    /// Takes a token from the key's bucket.
+    pub(crate) fn limit_key(&self, caller: &Caller) -> Result<(), ApiError> {
+        self.by_key
+            .take(&caller.key_name, Instant::now())
+            .map_err(ApiError::RateLimited)
+    }
+
+    /// Who holds `presented` (a public key only from an allowed `origin`).
+    pub(crate) fn check_key(
+        &self,
+        presented: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Caller, ApiError> {
         if self.keys.admin.is_empty() && self.keys.public.is_empty() {
             return Err(ApiError::NotConfigured(
                 "the API is off: start the server with --admin-key (and --public-key for pages)",
             ));
         }
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(ApiError::Unauthorized)?;
+        let presented = presented.ok_or(ApiError::Unauthorized)?;
         let find = |keys: &[String]| keys.iter().position(|k| same_secret(k, presented));
-        let caller = if let Some(i) = find(&self.keys.admin) {
-            Caller {
+        if let Some(i) = find(&self.keys.admin) {
+            return Ok(Caller {
                 role: Role::Admin,
                 key_name: format!("admin#{i}"),
-            }
-        } else if let Some(i) = find(&self.keys.public) {
-            let origin = headers
-                .get(header::ORIGIN)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            if !self.keys.allowed_origins.iter().any(|o| o == origin) {
-                return Err(ApiError::Forbidden(
-                    "this public key may only be used from the site's allowed origins",
-                ));
-            }
-            Caller {
-                role: Role::Public,
-                key_name: format!("public#{i}"),
-            }
-        } else {
-            return Err(ApiError::Unauthorized);
-        };
-        if needed == Role::Admin && caller.role != Role::Admin {
-            return Err(ApiError::Forbidden("this needs an admin key"));
+            });
         }
-        self.by_key
-            .take(&caller.key_name, now)
-            .map_err(ApiError::RateLimited)?;
-        Ok(caller)
+        let i = find(&self.keys.public).ok_or(ApiError::Unauthorized)?;
+        let origin = origin.unwrap_or_default();
+        if !self.keys.allowed_origins.iter().any(|o| o == origin) {
+            return Err(ApiError::Forbidden(
+                "this public key may only be used from the site's allowed origins",
+            ));
+        }
+        Ok(Caller {
+            role: Role::Public,
+            key_name: format!("public#{i}"),
+        })
     }
 }
 

@@ -4,15 +4,18 @@
 
 mod chat;
 mod clock;
+mod connections;
 mod error;
 mod gateway;
 mod metrics;
+mod socket;
 mod storage;
 
 pub use chat::{MAX_BODY_BYTES, MAX_QUERY_CHARS};
 pub use error::ApiError;
 pub use gateway::{ApiKeys, RateLimits};
-pub use storage::{NewMessage, SessionState, SqliteStore, Storage, StorageError};
+pub use socket::SocketLimits;
+pub use storage::{MessageRecord, NewMessage, SessionState, SqliteStore, Storage, StorageError};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::{
@@ -34,6 +37,12 @@ pub struct Api {
     gateway: gateway::Gateway,
     store: Arc<dyn Storage>,
     metrics: metrics::Metrics,
+    connections: Arc<connections::Registry>,
+    socket_limits: SocketLimits,
+    /// Chat turns run one at a time (see `chat::run_turn`).
+    turn_lock: std::sync::Mutex<()>,
+    /// Set when the server stops: sockets close with "going away".
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl Api {
@@ -48,7 +57,27 @@ impl Api {
             gateway: gateway::Gateway::new(keys, limits),
             store,
             metrics: metrics::Metrics::default(),
+            connections: Arc::default(),
+            socket_limits: SocketLimits::default(),
+            turn_lock: std::sync::Mutex::new(()),
+            shutdown: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// The same API with other socket timeouts and limits.
+    pub fn with_socket_limits(mut self, limits: SocketLimits) -> Api {
+        self.socket_limits = limits;
+        self
+    }
+
+    /// Open WebSocket connections (with a known client address).
+    pub fn open_sockets(&self) -> usize {
+        self.connections.count()
+    }
+
+    /// Closes every socket with "going away" (the server is stopping).
+    pub fn close_sockets(&self) {
+        self.shutdown.send_replace(true);
     }
 
     /// No keys and no model: the API answers `not_configured`, static files are served.
@@ -101,7 +130,13 @@ pub fn app(state: AppState) -> Router {
             post(chat::chat).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         .route("/api/v1/sessions", get(chat::sessions))
-        .route("/api/v1/sessions/{id}/messages", get(chat::messages))
+        .route(
+            "/api/v1/sessions/{id}/messages",
+            get(chat::messages)
+                .post(chat::agent_message)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .route("/api/v1/ws", get(socket::socket))
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),
@@ -137,11 +172,16 @@ async fn health() -> Json<Health> {
 
 /// Serves `app(state)` on `listener` until Ctrl-C or SIGTERM.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
+    let api = state.api.clone();
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Open sockets would hold the graceful shutdown forever.
+        api.close_sockets();
+    })
     .await?;
     Ok(())
 }

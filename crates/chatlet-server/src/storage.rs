@@ -2,7 +2,7 @@
 //! default implementation (one file, WAL, schema migrations by `PRAGMA user_version`). Another
 //! database (PostgreSQL) implements the same trait.
 
-use chatlet_protocol::{Author, SessionSummary, StoredMessage};
+use chatlet_protocol::{Author, SessionSummary};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
@@ -38,6 +38,22 @@ pub struct SessionState {
 pub struct NewMessage {
     pub author: Author,
     pub text: String,
+    /// The client's id of a visitor message (unique in its session).
+    pub client_id: Option<String>,
+    /// Quick replies, image and link card of a bot message, as JSON.
+    pub rich: Option<String>,
+}
+
+/// A stored message, numbered in its session from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub seq: u64,
+    pub author: Author,
+    pub text: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub client_id: Option<String>,
+    pub rich: Option<String>,
 }
 
 /// Where sessions and their messages live. Calls block: the server runs them off the async
@@ -45,18 +61,31 @@ pub struct NewMessage {
 pub trait Storage: Send + Sync {
     /// The session's state, if it exists.
     fn session(&self, session_id: &str) -> Result<Option<SessionState>, StorageError>;
-    /// Saves the session's new state and appends `messages`, all or nothing; `at` is RFC 3339.
+    /// Appends `messages` to the session, all or nothing, and returns their numbers; `at` is
+    /// RFC 3339. With a `state` the session is created or updated; without one it must exist
+    /// (`None` is returned when it does not).
     fn save_turn(
         &self,
         session_id: &str,
-        state: &SessionState,
+        state: Option<&SessionState>,
         messages: &[NewMessage],
         at: &str,
-    ) -> Result<(), StorageError>;
+    ) -> Result<Option<Vec<u64>>, StorageError>;
+    /// The number of the visitor message the client sent as `client_id`, if it is stored.
+    fn client_message(
+        &self,
+        session_id: &str,
+        client_id: &str,
+    ) -> Result<Option<u64>, StorageError>;
     /// Sessions, most recent first.
     fn sessions(&self, limit: u32, offset: u32) -> Result<Vec<SessionSummary>, StorageError>;
-    /// A session's messages in order; `None` when the session does not exist.
-    fn messages(&self, session_id: &str) -> Result<Option<Vec<StoredMessage>>, StorageError>;
+    /// A session's messages numbered above `after`, in order; `None` when the session does not
+    /// exist.
+    fn messages_after(
+        &self,
+        session_id: &str,
+        after: u64,
+    ) -> Result<Option<Vec<MessageRecord>>, StorageError>;
 }
 
 /// The schema, one migration per entry; `PRAGMA user_version` counts those applied.
@@ -73,11 +102,15 @@ const MIGRATIONS: &[&str] = &["
     CREATE TABLE messages (
         session_id TEXT NOT NULL REFERENCES sessions (id),
         seq INTEGER NOT NULL,
-        author TEXT NOT NULL CHECK (author IN ('visitor', 'bot')),
+        author TEXT NOT NULL CHECK (author IN ('visitor', 'bot', 'agent')),
         text TEXT NOT NULL,
         at TEXT NOT NULL,
+        client_id TEXT,
+        rich TEXT,
         PRIMARY KEY (session_id, seq)
     ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX messages_by_client_id ON messages (session_id, client_id)
+        WHERE client_id IS NOT NULL;
 "];
 
 /// SQLite storage: one connection behind a mutex (SQLite writes one at a time anyway).
@@ -134,6 +167,15 @@ fn author_name(author: Author) -> &'static str {
     match author {
         Author::Visitor => "visitor",
         Author::Bot => "bot",
+        Author::Agent => "agent",
+    }
+}
+
+fn author_named(name: &str) -> Author {
+    match name {
+        "visitor" => Author::Visitor,
+        "agent" => Author::Agent,
+        _ => Author::Bot,
     }
 }
 
@@ -157,41 +199,69 @@ impl Storage for SqliteStore {
     fn save_turn(
         &self,
         session_id: &str,
-        state: &SessionState,
+        state: Option<&SessionState>,
         messages: &[NewMessage],
         at: &str,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Option<Vec<u64>>, StorageError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
-        transaction.execute(
-            "INSERT INTO sessions (id, user_id, conversation, started_at, last_message_at)
-             VALUES (?1, ?2, ?3, ?4, ?4)
-             ON CONFLICT (id) DO UPDATE SET conversation = ?3, last_message_at = ?4",
-            params![session_id, state.user_id, state.conversation, at],
-        )?;
-        let count: u64 = transaction.query_row(
-            "SELECT message_count FROM sessions WHERE id = ?1",
-            [session_id],
-            |row| row.get(0),
-        )?;
-        for (i, message) in messages.iter().enumerate() {
+        if let Some(state) = state {
             transaction.execute(
-                "INSERT INTO messages (session_id, seq, author, text, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    session_id,
-                    count + 1 + i as u64,
-                    author_name(message.author),
-                    message.text,
-                    at
-                ],
+                "INSERT INTO sessions (id, user_id, conversation, started_at, last_message_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (id) DO UPDATE SET conversation = ?3, last_message_at = ?4",
+                params![session_id, state.user_id, state.conversation, at],
             )?;
         }
+        let Some(count) = transaction
+            .query_row(
+                "SELECT message_count FROM sessions WHERE id = ?1",
+                [session_id],
+                |row| row.get::<_, u64>(0),
+            )
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let mut numbers = Vec::with_capacity(messages.len());
+        for (i, message) in messages.iter().enumerate() {
+            let seq = count + 1 + i as u64;
+            transaction.execute(
+                "INSERT INTO messages (session_id, seq, author, text, at, client_id, rich)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    session_id,
+                    seq,
+                    author_name(message.author),
+                    message.text,
+                    at,
+                    message.client_id,
+                    message.rich
+                ],
+            )?;
+            numbers.push(seq);
+        }
         transaction.execute(
-            "UPDATE sessions SET message_count = ?2 WHERE id = ?1",
-            params![session_id, count + messages.len() as u64],
+            "UPDATE sessions SET message_count = ?2, last_message_at = ?3 WHERE id = ?1",
+            params![session_id, count + messages.len() as u64, at],
         )?;
         transaction.commit()?;
-        Ok(())
+        Ok(Some(numbers))
+    }
+
+    fn client_message(
+        &self,
+        session_id: &str,
+        client_id: &str,
+    ) -> Result<Option<u64>, StorageError> {
+        let connection = self.lock();
+        Ok(connection
+            .query_row(
+                "SELECT seq FROM messages WHERE session_id = ?1 AND client_id = ?2",
+                [session_id, client_id],
+                |row| row.get(0),
+            )
+            .optional()?)
     }
 
     fn sessions(&self, limit: u32, offset: u32) -> Result<Vec<SessionSummary>, StorageError> {
@@ -212,7 +282,11 @@ impl Storage for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn messages(&self, session_id: &str) -> Result<Option<Vec<StoredMessage>>, StorageError> {
+    fn messages_after(
+        &self,
+        session_id: &str,
+        after: u64,
+    ) -> Result<Option<Vec<MessageRecord>>, StorageError> {
         let connection = self.lock();
         let exists: Option<i64> = connection
             .query_row(
@@ -225,19 +299,17 @@ impl Storage for SqliteStore {
             return Ok(None);
         }
         let mut statement = connection.prepare(
-            "SELECT seq, author, text, at FROM messages WHERE session_id = ?1 ORDER BY seq",
+            "SELECT seq, author, text, at, client_id, rich FROM messages
+             WHERE session_id = ?1 AND seq > ?2 ORDER BY seq",
         )?;
-        let rows = statement.query_map([session_id], |row| {
-            let author: String = row.get(1)?;
-            Ok(StoredMessage {
+        let rows = statement.query_map(params![session_id, after], |row| {
+            Ok(MessageRecord {
                 seq: row.get(0)?,
-                author: if author == "visitor" {
-                    Author::Visitor
-                } else {
-                    Author::Bot
-                },
+                author: author_named(&row.get::<_, String>(1)?),
                 text: row.get(2)?,
                 at: row.get(3)?,
+                client_id: row.get(4)?,
+                rich: row.get(5)?,
             })
         })?;
         Ok(Some(rows.collect::<Result<_, _>>()?))
@@ -252,6 +324,8 @@ mod tests {
         NewMessage {
             author,
             text: text.to_owned(),
+            client_id: (author == Author::Visitor).then(|| format!("c-{text}")),
+            rich: None,
         }
     }
 
@@ -267,10 +341,10 @@ mod tests {
                 user_id: "u1".into(),
                 conversation: vec![1, 2],
             };
-            store
+            let numbers = store
                 .save_turn(
                     "s1",
-                    &state,
+                    Some(&state),
                     &[
                         message(Author::Visitor, "几点开门"),
                         message(Author::Bot, "9点"),
@@ -278,18 +352,34 @@ mod tests {
                     "2026-11-22T10:00:00Z",
                 )
                 .unwrap();
+            assert_eq!(numbers, Some(vec![1, 2]));
             store
                 .save_turn(
                     "s1",
-                    &state,
+                    Some(&state),
                     &[message(Author::Visitor, "谢谢")],
                     "2026-11-22T10:01:00Z",
                 )
                 .unwrap();
+            // The same client id twice in a session is refused by the schema.
+            let again = [message(Author::Visitor, "谢谢")];
+            assert!(
+                store
+                    .save_turn("s1", None, &again, "2026-11-22T10:02:00Z")
+                    .is_err()
+            );
+            // Without a state, only an existing session takes messages.
+            let agent = [message(Author::Agent, "您好")];
+            assert_eq!(
+                store
+                    .save_turn("s2", None, &agent, "2026-11-22T10:02:00Z")
+                    .unwrap(),
+                None
+            );
         }
         let store = SqliteStore::open(&path).unwrap();
         let texts: Vec<(u64, String)> = store
-            .messages("s1")
+            .messages_after("s1", 0)
             .unwrap()
             .unwrap()
             .into_iter()
@@ -313,7 +403,10 @@ mod tests {
             store.session("s1").unwrap().unwrap().conversation,
             vec![1, 2]
         );
-        assert_eq!(store.messages("nope").unwrap(), None);
+        assert_eq!(store.messages_after("nope", 0).unwrap(), None);
+        assert_eq!(store.messages_after("s1", 2).unwrap().unwrap().len(), 1);
+        assert_eq!(store.client_message("s1", "c-谢谢").unwrap(), Some(3));
+        assert_eq!(store.client_message("s1", "c-nope").unwrap(), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,0 +1,112 @@
+//! The connection service: which WebSocket connections follow which session, so that an event
+//! (a bot answer, an agent's message) reaches every tab of the visitor at once; and how many
+//! connections each client address holds.
+
+use chatlet_protocol::ServerFrame;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::mpsc;
+
+/// Frames waiting for one connection's writer; beyond this the connection is too slow and is
+/// dropped rather than let memory grow.
+pub(crate) const OUTBOX_FRAMES: usize = 256;
+
+#[derive(Debug, Default)]
+struct Inner {
+    next_id: u64,
+    by_session: HashMap<String, Vec<(u64, mpsc::Sender<ServerFrame>)>>,
+    by_address: HashMap<IpAddr, usize>,
+}
+
+/// Live connections.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    inner: Mutex<Inner>,
+}
+
+/// Holds a connection's place; dropping it unregisters the connection.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    registry: Arc<Registry>,
+    address: Option<IpAddr>,
+    session: Option<(String, u64)>,
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts a new connection from `address`, unless it already holds `limit`.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        address: Option<IpAddr>,
+        limit: usize,
+    ) -> Option<Registration> {
+        if let Some(address) = address {
+            let mut inner = self.lock();
+            let count = inner.by_address.entry(address).or_insert(0);
+            if *count >= limit {
+                return None;
+            }
+            *count += 1;
+        }
+        Some(Registration {
+            registry: self.clone(),
+            address,
+            session: None,
+        })
+    }
+
+    /// Sends `frame` to every connection following `session_id`; a connection whose outbox is
+    /// full is dropped from the session (its writer then closes it).
+    pub(crate) fn push(&self, session_id: &str, frame: &ServerFrame) {
+        let mut inner = self.lock();
+        if let Some(connections) = inner.by_session.get_mut(session_id) {
+            connections.retain(|(_, outbox)| outbox.try_send(frame.clone()).is_ok());
+        }
+    }
+
+    /// Live connections in all.
+    pub(crate) fn count(&self) -> usize {
+        self.lock().by_address.values().sum()
+    }
+}
+
+impl Registration {
+    /// Makes this connection follow `session_id`, receiving its events through `outbox`.
+    pub(crate) fn follow(&mut self, session_id: &str, outbox: mpsc::Sender<ServerFrame>) {
+        let mut inner = self.registry.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        inner
+            .by_session
+            .entry(session_id.to_owned())
+            .or_default()
+            .push((id, outbox));
+        self.session = Some((session_id.to_owned(), id));
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut inner = self.registry.lock();
+        if let Some((session, id)) = self.session.take()
+            && let Some(connections) = inner.by_session.get_mut(&session)
+        {
+            connections.retain(|(other, _)| *other != id);
+            if connections.is_empty() {
+                inner.by_session.remove(&session);
+            }
+        }
+        if let Some(address) = self.address
+            && let Some(count) = inner.by_address.get_mut(&address)
+        {
+            *count -= 1;
+            if *count == 0 {
+                inner.by_address.remove(&address);
+            }
+        }
+    }
+}
