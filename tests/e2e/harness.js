@@ -12,12 +12,12 @@ export const artifacts = join(repo, "target", "e2e");
 mkdirSync(artifacts, { recursive: true });
 
 export const chatletBin = process.env.CHATLET_BIN ?? join(repo, "target", "debug", "chatlet");
-const modelsDir = process.env.CHATLET_MODELS ?? join(repo, "target", "models");
+export const modelsDir = process.env.CHATLET_MODELS ?? join(repo, "target", "models");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Starts `chatlet serve` on 127.0.0.1:0 and resolves with its base URL once it prints it (20 s at most). */
-export function startServer() {
-  const child = spawn(chatletBin, ["serve", "--addr", "127.0.0.1:0", "--root", repo, "--models", modelsDir], {
+/** Starts `chatlet serve` on 127.0.0.1:0 (plus `extraArgs`) and resolves with its base URL once it prints it (20 s at most). */
+export function startServer(extraArgs = []) {
+  const child = spawn(chatletBin, ["serve", "--addr", "127.0.0.1:0", "--root", repo, "--models", modelsDir, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

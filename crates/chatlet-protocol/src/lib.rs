@@ -103,11 +103,22 @@ pub struct ChatResponse {
     pub handoff: bool,
 }
 
+/// Who answers a session's visitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The bot answers.
+    Bot,
+    /// A person does (after a handoff); the bot stays silent.
+    Agent,
+}
+
 /// `GET /api/v1/sessions`: one conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSummary {
     pub session_id: String,
     pub user_id: String,
+    pub mode: Mode,
     /// RFC 3339, UTC.
     pub started_at: String,
     pub last_message_at: String,

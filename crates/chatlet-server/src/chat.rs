@@ -15,7 +15,7 @@ use axum::http::HeaderMap;
 use chatlet_engine::{ActionOutcome, Conversation};
 use chatlet_protocol::{
     Author, BotMessage, Button, ChatRequest, ChatResponse, ContextValue, EntityValue, Event,
-    IntentScore, Link, ServerFrame, SessionSummary, StoredMessage,
+    IntentScore, Link, Mode, ServerFrame, SessionSummary, StoredMessage,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -199,24 +199,36 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
     conversation
         .slots
         .extend(input.context.iter().map(|(k, v)| (k.clone(), v.to_slot())));
+    let mut mode = saved.as_ref().map_or(Mode::Bot, |s| s.mode);
     let now = UtcTime::now();
-    let mut turn = model.converse(&mut conversation, &input.text, &now.reference());
+    // With a person in charge the bot stays silent: the message is stored for the agent.
+    let mut turn = match mode {
+        Mode::Agent => chatlet_engine::Turn {
+            handoff: true,
+            ..Default::default()
+        },
+        Mode::Bot => model.converse(&mut conversation, &input.text, &now.reference()),
+    };
+    if turn.handoff {
+        mode = Mode::Agent;
+    }
     let action = turn.action.take().map(|a| a.name);
     if let Some(name) = &action {
         // Server-side skills are not here yet: the action's fallback answers.
         let result = model.action_result(&mut conversation, name, ActionOutcome::Unavailable);
         turn.messages.extend(result.messages);
     }
-    let intents = if input.text.starts_with('/') {
-        Vec::new()
-    } else {
-        model
-            .understand(&input.text, Some(&now.reference()))
-            .ranking
-            .into_iter()
-            .map(|(name, confidence)| IntentScore { name, confidence })
-            .collect()
-    };
+    let intents =
+        if input.text.starts_with('/') || saved.as_ref().is_some_and(|s| s.mode == Mode::Agent) {
+            Vec::new()
+        } else {
+            model
+                .understand(&input.text, Some(&now.reference()))
+                .ranking
+                .into_iter()
+                .map(|(name, confidence)| IntentScore { name, confidence })
+                .collect()
+        };
     let mut stored = vec![NewMessage {
         author: Author::Visitor,
         text: input.text.clone(),
@@ -251,6 +263,7 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
     let state = SessionState {
         user_id: input.user_id.clone(),
         conversation: conversation.to_bytes(),
+        mode,
     };
     let at = now.rfc3339();
     let numbers = store
@@ -495,4 +508,49 @@ pub(crate) async fn agent_message(
     api.connections
         .push(&session_id, &ServerFrame::Event(event.clone()));
     Ok(Json(event))
+}
+
+/// `POST /api/v1/sessions/{id}/handoff` (admin key): `{"to": "agent"}` takes the session over
+/// (the bot stops answering), `{"to": "bot"}` hands it back.
+pub(crate) async fn handoff(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(session_id): Path<String>,
+    request: Request,
+) -> Result<Json<Value>, ApiError> {
+    let api = state.api.clone();
+    api.gateway
+        .admit(&headers, client_address(&request), Role::Admin)?;
+    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    let mode = match value.get("to").and_then(Value::as_str) {
+        Some("agent") => Mode::Agent,
+        Some("bot") => Mode::Bot,
+        _ => return Err(ApiError::field("to", "`to` must be \"agent\" or \"bot\"")),
+    };
+    let store = api.store.clone();
+    let id = session_id.clone();
+    let found = {
+        // Not between a turn's read and write of the session.
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = api
+                .turn_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            store.set_mode(&id, mode)
+        })
+        .await
+        .map_err(|e| ApiError::Storage(e.to_string()))??
+    };
+    if !found {
+        return Err(ApiError::SessionNotFound);
+    }
+    tracing::info!(session = %session_id, ?mode, "handoff");
+    Ok(Json(
+        serde_json::json!({ "session_id": session_id, "mode": mode }),
+    ))
 }

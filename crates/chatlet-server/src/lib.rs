@@ -136,7 +136,12 @@ pub fn app(state: AppState) -> Router {
                 .post(chat::agent_message)
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
+        .route("/api/v1/sessions/{id}/handoff", post(chat::handoff))
         .route("/api/v1/ws", get(socket::socket))
+        .route_service(
+            "/agent",
+            tower_http::services::ServeFile::new(site.join("www").join("agent.html")),
+        )
         .route(
             "/api/v1/openapi.json",
             get(|| async { ([("content-type", "application/json")], OPENAPI) }),

@@ -187,6 +187,7 @@ impl Connection {
                     let state = SessionState {
                         user_id: user,
                         conversation: Conversation::default().to_bytes(),
+                        mode: chatlet_protocol::Mode::Bot,
                     };
                     store.save_turn(&id, Some(&state), &[], &UtcTime::now().rfc3339())?;
                 }

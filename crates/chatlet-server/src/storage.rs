@@ -2,7 +2,7 @@
 //! default implementation (one file, WAL, schema migrations by `PRAGMA user_version`). Another
 //! database (PostgreSQL) implements the same trait.
 
-use chatlet_protocol::{Author, SessionSummary};
+use chatlet_protocol::{Author, Mode, SessionSummary};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
@@ -25,12 +25,13 @@ impl From<rusqlite::Error> for StorageError {
     }
 }
 
-/// One saved conversation: who, and the engine's dialogue state.
+/// One saved conversation: who, the engine's dialogue state, and who answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionState {
     pub user_id: String,
     /// `Conversation::to_bytes`.
     pub conversation: Vec<u8>,
+    pub mode: Mode,
 }
 
 /// A message to append to a session.
@@ -79,6 +80,8 @@ pub trait Storage: Send + Sync {
     ) -> Result<Option<u64>, StorageError>;
     /// Sessions, most recent first.
     fn sessions(&self, limit: u32, offset: u32) -> Result<Vec<SessionSummary>, StorageError>;
+    /// Sets who answers the session; `false` when there is no such session.
+    fn set_mode(&self, session_id: &str, mode: Mode) -> Result<bool, StorageError>;
     /// A session's messages numbered above `after`, in order; `None` when the session does not
     /// exist.
     fn messages_after(
@@ -111,6 +114,8 @@ const MIGRATIONS: &[&str] = &["
     ) WITHOUT ROWID;
     CREATE UNIQUE INDEX messages_by_client_id ON messages (session_id, client_id)
         WHERE client_id IS NOT NULL;
+", "
+    ALTER TABLE sessions ADD COLUMN mode TEXT NOT NULL DEFAULT 'bot' CHECK (mode IN ('bot', 'agent'));
 "];
 
 /// SQLite storage: one connection behind a mutex (SQLite writes one at a time anyway).
@@ -171,6 +176,21 @@ fn author_name(author: Author) -> &'static str {
     }
 }
 
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Bot => "bot",
+        Mode::Agent => "agent",
+    }
+}
+
+fn mode_named(name: &str) -> Mode {
+    if name == "agent" {
+        Mode::Agent
+    } else {
+        Mode::Bot
+    }
+}
+
 fn author_named(name: &str) -> Author {
     match name {
         "visitor" => Author::Visitor,
@@ -184,12 +204,13 @@ impl Storage for SqliteStore {
         let connection = self.lock();
         Ok(connection
             .query_row(
-                "SELECT user_id, conversation FROM sessions WHERE id = ?1",
+                "SELECT user_id, conversation, mode FROM sessions WHERE id = ?1",
                 [session_id],
                 |row| {
                     Ok(SessionState {
                         user_id: row.get(0)?,
                         conversation: row.get(1)?,
+                        mode: mode_named(&row.get::<_, String>(2)?),
                     })
                 },
             )
@@ -207,10 +228,10 @@ impl Storage for SqliteStore {
         let transaction = connection.transaction()?;
         if let Some(state) = state {
             transaction.execute(
-                "INSERT INTO sessions (id, user_id, conversation, started_at, last_message_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4)
-                 ON CONFLICT (id) DO UPDATE SET conversation = ?3, last_message_at = ?4",
-                params![session_id, state.user_id, state.conversation, at],
+                "INSERT INTO sessions (id, user_id, conversation, started_at, last_message_at, mode)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET conversation = ?3, last_message_at = ?4, mode = ?5",
+                params![session_id, state.user_id, state.conversation, at, mode_name(state.mode)],
             )?;
         }
         let Some(count) = transaction
@@ -267,7 +288,7 @@ impl Storage for SqliteStore {
     fn sessions(&self, limit: u32, offset: u32) -> Result<Vec<SessionSummary>, StorageError> {
         let connection = self.lock();
         let mut statement = connection.prepare(
-            "SELECT id, user_id, started_at, last_message_at, message_count FROM sessions
+            "SELECT id, user_id, started_at, last_message_at, message_count, mode FROM sessions
              ORDER BY last_message_at DESC, id LIMIT ?1 OFFSET ?2",
         )?;
         let rows = statement.query_map(params![limit, offset], |row| {
@@ -277,9 +298,19 @@ impl Storage for SqliteStore {
                 started_at: row.get(2)?,
                 last_message_at: row.get(3)?,
                 message_count: row.get(4)?,
+                mode: mode_named(&row.get::<_, String>(5)?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn set_mode(&self, session_id: &str, mode: Mode) -> Result<bool, StorageError> {
+        let connection = self.lock();
+        let changed = connection.execute(
+            "UPDATE sessions SET mode = ?2 WHERE id = ?1",
+            params![session_id, mode_name(mode)],
+        )?;
+        Ok(changed == 1)
     }
 
     fn messages_after(
@@ -340,6 +371,7 @@ mod tests {
             let state = SessionState {
                 user_id: "u1".into(),
                 conversation: vec![1, 2],
+                mode: Mode::Bot,
             };
             let numbers = store
                 .save_turn(
@@ -407,6 +439,10 @@ mod tests {
         assert_eq!(store.messages_after("s1", 2).unwrap().unwrap().len(), 1);
         assert_eq!(store.client_message("s1", "c-谢谢").unwrap(), Some(3));
         assert_eq!(store.client_message("s1", "c-nope").unwrap(), None);
+        assert!(store.set_mode("s1", Mode::Agent).unwrap());
+        assert!(!store.set_mode("nope", Mode::Agent).unwrap());
+        assert_eq!(store.session("s1").unwrap().unwrap().mode, Mode::Agent);
+        assert_eq!(store.sessions(1, 0).unwrap()[0].mode, Mode::Agent);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -35,6 +35,10 @@ intents:
   stock:
     examples: [有货吗, 还有库存吗, is it in stock, do you have it]
     action: check_stock
+  human:
+    examples: [转人工, 我要找人工客服, talk to a person, human agent please]
+    responses: 正在为您转接人工客服。
+    handoff: true
 actions:
   check_stock:
     fallback: 暂时无法查询库存。
@@ -202,6 +206,103 @@ async fn a_conversation_is_answered_kept_and_listed() {
         (stolen.status, stolen.body["code"].as_str()),
         (403, Some("forbidden"))
     );
+}
+
+#[tokio::test]
+async fn a_handoff_silences_the_bot_until_the_agent_hands_back() {
+    let state = state();
+    let first = chat(&state, json!({"user_id": "u1", "query": "转人工"})).await;
+    assert_eq!(first.body["reply"], "正在为您转接人工客服。");
+    assert_eq!(first.body["handoff"], true);
+    let session = first.body["session_id"].as_str().unwrap().to_owned();
+    let sessions = send(&state, admin_get("/api/v1/sessions"), [10, 0, 3, 1]).await;
+    assert_eq!(sessions.body[0]["mode"], "agent");
+    // The visitor writes; the bot says nothing, the message waits for the person.
+    let waiting = chat(
+        &state,
+        json!({"user_id": "u1", "session_id": session, "query": "几点开门"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            waiting.body["reply"].as_str(),
+            waiting.body["handoff"].as_bool()
+        ),
+        (Some(""), Some(true))
+    );
+    let post = |uri: String, body: Value| {
+        Request::post(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let reply = send(
+        &state,
+        post(
+            format!("/api/v1/sessions/{session}/messages"),
+            json!({"text": "我们9点开门。"}),
+        ),
+        [10, 0, 3, 1],
+    )
+    .await;
+    assert_eq!(
+        (reply.status, reply.body["author"].as_str()),
+        (200, Some("agent"))
+    );
+    let back = send(
+        &state,
+        post(
+            format!("/api/v1/sessions/{session}/handoff"),
+            json!({"to": "bot"}),
+        ),
+        [10, 0, 3, 1],
+    )
+    .await;
+    assert_eq!(back.body["mode"], "bot");
+    let answered = chat(
+        &state,
+        json!({"user_id": "u1", "session_id": session, "query": "周末开门吗"}),
+    )
+    .await;
+    assert_eq!(answered.body["reply"], "周末照常营业。");
+    let history = send(
+        &state,
+        admin_get(&format!("/api/v1/sessions/{session}/messages")),
+        [10, 0, 3, 1],
+    )
+    .await;
+    let authors: Vec<&str> = history
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["author"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        authors,
+        ["visitor", "bot", "visitor", "agent", "visitor", "bot"]
+    );
+    let bad = send(
+        &state,
+        post(
+            format!("/api/v1/sessions/{session}/handoff"),
+            json!({"to": "robot"}),
+        ),
+        [10, 0, 3, 1],
+    )
+    .await;
+    assert_eq!((bad.status, bad.body["field"].as_str()), (422, Some("to")));
+    let missing = send(
+        &state,
+        post(
+            "/api/v1/sessions/nosuchsession1/handoff".into(),
+            json!({"to": "bot"}),
+        ),
+        [10, 0, 3, 1],
+    )
+    .await;
+    assert_eq!(missing.status, 404);
 }
 
 #[tokio::test]
