@@ -344,16 +344,11 @@ fn first_reply(root: &Path, work: &Path) -> Result<String> {
             .map_or("–".to_owned(), |v| format!("{v:.0}"))
     };
     Ok(format!(
-        "
-## Time to the first reply
-
-Headless Chromium ({}) on 127.0.0.1, the demo page's script tag with `data-open` and the          demo model, a new browser context with the HTTP cache off for each of {} runs; milliseconds from navigation          start, median.
-
-| moment | ms |
-|---|---|
-         | welcome message on screen | {} |
-         | answer to a question sent as soon as the API exists (queued until the model is in) | {} |
-",
+        "\n## Time to the first reply\n\nHeadless Chromium ({}) on 127.0.0.1, the demo page's script \
+         tag with `data-open` and the demo model, a new browser context with the HTTP cache off for \
+         each of {} runs; milliseconds from navigation start, median.\n\n| moment | ms |\n|---|---|\n\
+         | welcome message on screen | {} |\n\
+         | answer to a question sent as soon as the API exists (queued until the model is in) | {} |\n",
         result["browser"].as_str().unwrap_or("?"),
         result["runs"],
         ms("welcome_ms_median"),

@@ -5,6 +5,7 @@
 use crate::builtin_entities;
 use crate::calendar::ReferenceTime;
 use crate::corpus::Mention;
+use crate::pattern::Pattern;
 use crate::text::{self, TokenKind, fold_char};
 use serde::{Deserialize, Serialize};
 
@@ -34,7 +35,7 @@ pub enum EntityRule {
 )]
 pub struct EntityRules {
     rules: Vec<(String, EntityRule)>,
-    compiled: Vec<Option<regex_lite::Regex>>,
+    compiled: Vec<Option<Pattern>>,
 }
 
 impl PartialEq for EntityRules {
@@ -98,18 +99,13 @@ impl EntityRules {
                     lookup(&folded, values, *fuzzy, name, &mut found);
                 }
                 EntityRule::Pattern(_) => {
-                    let Some(regex) = regex else { continue };
-                    for m in regex.find_iter(utterance) {
-                        if m.as_str().is_empty() {
-                            continue;
-                        }
-                        let start = utterance[..m.start()].chars().count();
-                        let end = start + m.as_str().chars().count();
+                    let Some(pattern) = regex else { continue };
+                    for (start, end) in pattern.find_all(&original) {
                         found.push(Mention {
                             start,
                             end,
                             entity: name.clone(),
-                            value: m.as_str().to_owned(),
+                            value: original[start..end].iter().collect(),
                         });
                     }
                 }
@@ -146,12 +142,9 @@ impl EntityRules {
     }
 }
 
-/// Compiles a pattern with a size limit: a bot file must not be able to blow up the browser.
-fn compile(pattern: &str) -> Result<regex_lite::Regex, String> {
-    regex_lite::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| format!("bad regular expression: {e}"))
+/// Compiles a pattern (size-limited: a bot file must not be able to blow up the browser).
+fn compile(pattern: &str) -> Result<Pattern, String> {
+    Pattern::new(pattern).map_err(|e| format!("bad regular expression: {e}"))
 }
 
 fn is_word_char(c: char) -> bool {

@@ -22,6 +22,7 @@ pub mod features;
 mod model;
 mod numerals;
 mod numeric;
+pub mod pattern;
 pub mod slot_tagger;
 mod sparse_table;
 pub mod stories;
