@@ -4,6 +4,7 @@
 
 mod bench;
 mod command;
+mod load;
 mod setup;
 mod test_run;
 #[cfg(test)]
@@ -21,6 +22,7 @@ tasks:
   test                      fmt, clippy, native tests, wasm tests in headless Chromium, end-to-end browser tests
   build                     build the widget package into pkg/ and train the example bots into target/models/
   bench                     benchmark chatlet on ../shared/datasets beside the peers; writes BENCHMARKS.md
+  load [SESSIONS] [SECONDS] the server under load: WebSocket sessions with heartbeats, REST throughput
 ";
 
 fn main() {
@@ -52,6 +54,15 @@ fn run() -> Result<()> {
             widget_build::build_all(&root)
         }
         Some("bench") => bench::run(&root),
+        Some("load") => {
+            let sessions = args.get(1).map_or(Ok(10_000), |s| s.parse())?;
+            let seconds = args.get(2).map_or(Ok(60), |s| s.parse())?;
+            widget_build::build_all(&root)?;
+            let model = widget_build::models_dir(&root).join("shop-zh.chatlet");
+            let result = load::run(&root, sessions, seconds, &model)?;
+            print!("{}", load::section(&result));
+            Ok(())
+        }
         Some("help" | "--help" | "-h") | None => {
             print!("{USAGE}");
             Ok(())

@@ -139,6 +139,12 @@ enum Command {
         /// An origin (`https://shop.example`) the public keys may be used from; repeatable.
         #[arg(long)]
         allow_origin: Vec<String>,
+        /// Requests per second one client address may make (bursts of three times as many).
+        #[arg(long, default_value_t = 10.0)]
+        rate_per_address: f64,
+        /// Requests per second one API key may make (bursts of twice as many).
+        #[arg(long, default_value_t = 200.0)]
+        rate_per_key: f64,
     },
 }
 
@@ -212,6 +218,8 @@ fn run(cli: Cli) -> Result<()> {
             admin_key,
             public_key,
             allow_origin,
+            rate_per_address,
+            rate_per_key,
         } => serve(
             &addr,
             root,
@@ -223,6 +231,10 @@ fn run(cli: Cli) -> Result<()> {
                     admin: admin_key,
                     public: public_key,
                     allowed_origins: allow_origin,
+                },
+                limits: chatlet_server::RateLimits {
+                    per_key: (rate_per_key, 2.0 * rate_per_key),
+                    per_address: (rate_per_address, 3.0 * rate_per_address),
                 },
             },
         ),
@@ -648,6 +660,7 @@ struct ApiSettings {
     model: Option<PathBuf>,
     db: Option<PathBuf>,
     keys: chatlet_server::ApiKeys,
+    limits: chatlet_server::RateLimits,
 }
 
 fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings) -> Result<()> {
@@ -674,12 +687,7 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings)
         ),
         None => std::sync::Arc::new(chatlet_server::SqliteStore::in_memory()?),
     };
-    let api = chatlet_server::Api::new(
-        model,
-        settings.keys,
-        chatlet_server::RateLimits::default(),
-        store,
-    );
+    let api = chatlet_server::Api::new(model, settings.keys, settings.limits, store);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)

@@ -189,6 +189,8 @@ pub struct Turn {
     pub entities: Vec<Mention>,
     /// The conversation should go to a person.
     pub handoff: bool,
+    /// The intent ranking of the message, best first (empty for a `/intent` payload).
+    pub ranking: Vec<(String, f32)>,
 }
 
 /// What the host's action did.

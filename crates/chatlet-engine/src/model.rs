@@ -263,7 +263,11 @@ impl Model {
             entities: &u.entities,
             chinese: self.speaks_chinese(utterance),
         };
-        self.policy.turn(labels, state, utterance, &understood, now)
+        let mut turn = self.policy.turn(labels, state, utterance, &understood, now);
+        if !utterance.starts_with('/') {
+            turn.ranking = u.ranking;
+        }
+        turn
     }
 
     /// What the bot says after the host ran (or could not run) an action.

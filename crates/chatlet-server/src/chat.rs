@@ -155,21 +155,18 @@ pub(crate) fn event(record: MessageRecord) -> Event {
 }
 
 /// Answers one visitor message: reads the session, runs the engine, stores the message and the
-/// answers in one transaction. Blocking; turns run one at a time, so two tabs of one session
+/// answers in one transaction. Blocking; turns of one session run one at a time, so two tabs
 /// cannot interleave their reads and writes of its dialogue state.
 pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiError> {
     let model = api.model.clone().ok_or(ApiError::NotConfigured(
         "the server has no bot: start it with --model FILE.chatlet",
     ))?;
-    let _turn = api
-        .turn_lock
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let store = &api.store;
     let session_id = match &input.session_id {
         Some(id) => id.clone(),
         None => new_session_id()?,
     };
+    let _turn = api.session_locks.lock(&session_id);
+    let store = &api.store;
     let saved = store.session(&session_id)?;
     if let Some(saved) = &saved
         && saved.user_id != input.user_id
@@ -218,17 +215,10 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
         let result = model.action_result(&mut conversation, name, ActionOutcome::Unavailable);
         turn.messages.extend(result.messages);
     }
-    let intents =
-        if input.text.starts_with('/') || saved.as_ref().is_some_and(|s| s.mode == Mode::Agent) {
-            Vec::new()
-        } else {
-            model
-                .understand(&input.text, Some(&now.reference()))
-                .ranking
-                .into_iter()
-                .map(|(name, confidence)| IntentScore { name, confidence })
-                .collect()
-        };
+    let intents = std::mem::take(&mut turn.ranking)
+        .into_iter()
+        .map(|(name, confidence)| IntentScore { name, confidence })
+        .collect();
     let mut stored = vec![NewMessage {
         author: Author::Visitor,
         text: input.text.clone(),
@@ -537,10 +527,7 @@ pub(crate) async fn handoff(
         // Not between a turn's read and write of the session.
         let api = api.clone();
         tokio::task::spawn_blocking(move || {
-            let _turn = api
-                .turn_lock
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _turn = api.session_locks.lock(&id);
             store.set_mode(&id, mode)
         })
         .await

@@ -3,9 +3,9 @@
 //! connections each client address holds.
 
 use chatlet_protocol::ServerFrame;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 /// Frames waiting for one connection's writer; beyond this the connection is too slow and is
@@ -108,5 +108,48 @@ impl Drop for Registration {
                 inner.by_address.remove(&address);
             }
         }
+    }
+}
+
+/// The sessions with a turn in progress: turns of different sessions run in parallel, turns of
+/// the same session one after the other.
+#[derive(Debug, Default)]
+pub(crate) struct SessionLocks {
+    busy: Mutex<HashSet<String>>,
+    freed: Condvar,
+}
+
+/// A session's turn in progress; dropping it lets the next one run.
+pub(crate) struct SessionGuard<'a> {
+    locks: &'a SessionLocks,
+    session: String,
+}
+
+impl SessionLocks {
+    /// Blocks until no other turn of `session` runs.
+    pub(crate) fn lock(&self, session: &str) -> SessionGuard<'_> {
+        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        while busy.contains(session) {
+            busy = self
+                .freed
+                .wait(busy)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        busy.insert(session.to_owned());
+        SessionGuard {
+            locks: self,
+            session: session.to_owned(),
+        }
+    }
+}
+
+impl Drop for SessionGuard<'_> {
+    fn drop(&mut self) {
+        self.locks
+            .busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.session);
+        self.locks.freed.notify_all();
     }
 }

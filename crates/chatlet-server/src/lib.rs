@@ -39,8 +39,8 @@ pub struct Api {
     metrics: metrics::Metrics,
     connections: Arc<connections::Registry>,
     socket_limits: SocketLimits,
-    /// Chat turns run one at a time (see `chat::run_turn`).
-    turn_lock: std::sync::Mutex<()>,
+    /// A session's turns run one at a time (see `chat::run_turn`).
+    session_locks: connections::SessionLocks,
     /// Set when the server stops: sockets close with "going away".
     shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -59,7 +59,7 @@ impl Api {
             metrics: metrics::Metrics::default(),
             connections: Arc::default(),
             socket_limits: SocketLimits::default(),
-            turn_lock: std::sync::Mutex::new(()),
+            session_locks: connections::SessionLocks::default(),
             shutdown: tokio::sync::watch::channel(false).0,
         }
     }

@@ -89,7 +89,11 @@ pub(crate) async fn socket(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let limit = api.socket_limits.max_frame_bytes;
+    // Small buffers: an idle connection should cost kilobytes, not the library's default 128 KiB.
     upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(64 * 1024)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| async move {

@@ -227,19 +227,15 @@ impl Storage for SqliteStore {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
         if let Some(state) = state {
-            transaction.execute(
-                "INSERT INTO sessions (id, user_id, conversation, started_at, last_message_at, mode)
+            transaction
+                .prepare_cached("INSERT INTO sessions (id, user_id, conversation, started_at, last_message_at, mode)
                  VALUES (?1, ?2, ?3, ?4, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET conversation = ?3, last_message_at = ?4, mode = ?5",
-                params![session_id, state.user_id, state.conversation, at, mode_name(state.mode)],
-            )?;
+                 ON CONFLICT (id) DO UPDATE SET conversation = ?3, last_message_at = ?4, mode = ?5")?
+                .execute(params![session_id, state.user_id, state.conversation, at, mode_name(state.mode)])?;
         }
         let Some(count) = transaction
-            .query_row(
-                "SELECT message_count FROM sessions WHERE id = ?1",
-                [session_id],
-                |row| row.get::<_, u64>(0),
-            )
+            .prepare_cached("SELECT message_count FROM sessions WHERE id = ?1")?
+            .query_row([session_id], |row| row.get::<_, u64>(0))
             .optional()?
         else {
             return Ok(None);
@@ -247,10 +243,12 @@ impl Storage for SqliteStore {
         let mut numbers = Vec::with_capacity(messages.len());
         for (i, message) in messages.iter().enumerate() {
             let seq = count + 1 + i as u64;
-            transaction.execute(
-                "INSERT INTO messages (session_id, seq, author, text, at, client_id, rich)
+            transaction
+                .prepare_cached(
+                    "INSERT INTO messages (session_id, seq, author, text, at, client_id, rich)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
+                )?
+                .execute(params![
                     session_id,
                     seq,
                     author_name(message.author),
@@ -258,14 +256,14 @@ impl Storage for SqliteStore {
                     at,
                     message.client_id,
                     message.rich
-                ],
-            )?;
+                ])?;
             numbers.push(seq);
         }
-        transaction.execute(
-            "UPDATE sessions SET message_count = ?2, last_message_at = ?3 WHERE id = ?1",
-            params![session_id, count + messages.len() as u64, at],
-        )?;
+        transaction
+            .prepare_cached(
+                "UPDATE sessions SET message_count = ?2, last_message_at = ?3 WHERE id = ?1",
+            )?
+            .execute(params![session_id, count + messages.len() as u64, at])?;
         transaction.commit()?;
         Ok(Some(numbers))
     }

@@ -1,0 +1,304 @@
+//! chatlet's load generator (127.0.0.1 only), run by `cargo xtask load`:
+//! `chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID` holds many WebSocket sessions with
+//! heartbeats and reports disconnects and the server's memory per connection;
+//! `chatlet-load rest ADDR KEY SECONDS CONNECTIONS` measures `POST /api/v1/chat` beside a bare
+//! axum handler served from this process in the same run. Results are one JSON line.
+
+use anyhow::{Context, Result, bail};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Sessions per source address: the server allows 50 sockets per client address, so the
+/// generator spreads its sessions over 127.0.0.x addresses, as real visitors come from many.
+const SESSIONS_PER_SOURCE: usize = 40;
+/// How fast sessions are opened, per second (the server's per-address rate limit is 10/s with
+/// bursts of 30; with many sources this is the overall ramp).
+const OPEN_PER_SECOND: u64 = 1000;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let result = match args.first().map(String::as_str) {
+        Some("sockets") if args.len() == 6 => runtime.block_on(sockets(
+            args[1].parse()?,
+            args[2].clone(),
+            args[3].parse()?,
+            args[4].parse()?,
+            args[5].parse()?,
+        ))?,
+        Some("rest") if args.len() == 5 => runtime.block_on(rest(
+            args[1].parse()?,
+            args[2].clone(),
+            args[3].parse()?,
+            args[4].parse()?,
+        ))?,
+        _ => bail!(
+            "usage: chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID | rest ADDR KEY SECONDS CONNECTIONS"
+        ),
+    };
+    println!("{result}");
+    Ok(())
+}
+
+/// The server's resident memory in KiB (Linux).
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Opens `sessions` sockets (hello, welcome), holds them for `seconds` with a ping every 20 s
+/// (each socket's first ping at a random point of the first interval), and counts every socket
+/// that closed or failed before the end.
+async fn sockets(
+    server: SocketAddr,
+    key: String,
+    sessions: usize,
+    seconds: u64,
+    server_pid: u32,
+) -> Result<Value> {
+    let rss_before = rss_kib(server_pid).unwrap_or(0);
+    let opened = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let pongs = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let hold_until = started + Duration::from_secs(seconds) + open_time(sessions);
+    let mut tasks = Vec::with_capacity(sessions);
+    // Round robin over the sources keeps each one under the per-address rate limit.
+    let sources = sessions.div_ceil(SESSIONS_PER_SOURCE);
+    for i in 0..sessions {
+        let pace = Duration::from_micros(1_000_000 / OPEN_PER_SECOND);
+        tokio::time::sleep(pace).await;
+        let s = i % sources;
+        let source = Ipv4Addr::new(127, 0, 1 + (s / 250) as u8, 1 + (s % 250) as u8);
+        let (key, opened, dropped, pongs) =
+            (key.clone(), opened.clone(), dropped.clone(), pongs.clone());
+        tasks.push(tokio::spawn(async move {
+            match hold(server, source, &key, i, hold_until, &opened, &pongs).await {
+                Ok(()) => {}
+                Err(_) => {
+                    dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    let open_seconds = started.elapsed().as_secs_f64();
+    // Measure memory while every session is open.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_loaded = rss_kib(server_pid).unwrap_or(0);
+    let held_at_peak = opened.load(Ordering::Relaxed);
+    for task in tasks {
+        let _ = task.await;
+    }
+    let per_connection = if held_at_peak > 0 {
+        (rss_loaded.saturating_sub(rss_before)) as f64 * 1024.0 / held_at_peak as f64
+    } else {
+        0.0
+    };
+    Ok(json!({
+        "sessions": sessions,
+        "opened": opened.load(Ordering::Relaxed),
+        "unexpected_disconnects": dropped.load(Ordering::Relaxed),
+        "held_seconds": seconds,
+        "pongs": pongs.load(Ordering::Relaxed),
+        "open_seconds": open_seconds,
+        "server_rss_kib_before": rss_before,
+        "server_rss_kib_loaded": rss_loaded,
+        "bytes_per_connection": per_connection,
+    }))
+}
+
+fn open_time(sessions: usize) -> Duration {
+    Duration::from_millis(sessions as u64 * 1000 / OPEN_PER_SECOND + 1000)
+}
+
+/// One session: hello, then pings until `until`; any close or error before then is an error.
+async fn hold(
+    server: SocketAddr,
+    source: Ipv4Addr,
+    key: &str,
+    index: usize,
+    until: Instant,
+    opened: &AtomicU64,
+    pongs: &AtomicU64,
+) -> Result<()> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(IpAddr::V4(source), 0))?;
+    let stream = socket.connect(server).await?;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(format!("ws://{server}/api/v1/ws"), stream).await?;
+    let hello =
+        json!({"type": "hello", "key": key, "user_id": format!("load-{index}"), "last_seq": 0});
+    ws.send(Message::text(hello.to_string())).await?;
+    match ws.next().await {
+        Some(Ok(Message::Text(t))) if t.contains("\"welcome\"") => {}
+        other => bail!("no welcome: {other:?}"),
+    }
+    opened.fetch_add(1, Ordering::Relaxed);
+    // Heartbeats every 20 s, spread so that not every session pings at once.
+    let first = Duration::from_millis((index as u64 * 7919) % 20_000);
+    let mut next_ping = tokio::time::Instant::now() + first;
+    loop {
+        let deadline = tokio::time::Instant::from_std(until);
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => break,
+            _ = tokio::time::sleep_until(next_ping) => {
+                ws.send(Message::text(r#"{"type":"ping"}"#)).await?;
+                next_ping += Duration::from_secs(20);
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(t))) if t.contains("\"pong\"") => {
+                    pongs.fetch_add(1, Ordering::Relaxed);
+                }
+                Some(Ok(Message::Close(_))) | None => bail!("closed by the server"),
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(())
+}
+
+/// A bare axum handler on 127.0.0.1:0 in this process: the baseline for REST throughput.
+async fn bare_server() -> Result<SocketAddr> {
+    let app = axum::Router::new().route(
+        "/api/v1/chat",
+        axum::routing::post(|| async { axum::Json(json!({"reply": "ok"})) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(address)
+}
+
+/// Requests/s and latency of `POST /api/v1/chat` on chatlet and on the bare handler, each for
+/// `seconds` with `connections` keep-alive connections.
+async fn rest(server: SocketAddr, key: String, seconds: u64, connections: usize) -> Result<Value> {
+    let bare = bare_server().await?;
+    let queries = [
+        "what is my account balance",
+        "how do I change my pin",
+        "book a flight to paris",
+        "what's the weather like tomorrow",
+        "tell me a joke",
+        "set an alarm for 7am",
+        "how many calories are in an apple",
+        "transfer money to my savings",
+    ];
+    let mut results = serde_json::Map::new();
+    for (name, address) in [("bare_axum", bare), ("chatlet", server)] {
+        results.insert(
+            name.to_owned(),
+            measure(address, &key, &queries, seconds, connections).await?,
+        );
+    }
+    let ratio = results["chatlet"]["requests_per_second"]
+        .as_f64()
+        .unwrap_or(0.0)
+        / results["bare_axum"]["requests_per_second"]
+            .as_f64()
+            .unwrap_or(1.0);
+    results.insert("throughput_ratio".to_owned(), json!(ratio));
+    Ok(Value::Object(results))
+}
+
+async fn measure(
+    address: SocketAddr,
+    key: &str,
+    queries: &[&str],
+    seconds: u64,
+    connections: usize,
+) -> Result<Value> {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let key = key.to_owned();
+        let queries: Vec<String> = queries.iter().map(|q| (*q).to_owned()).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut stream = TcpStream::connect(address).await?;
+            stream.set_nodelay(true)?;
+            let mut latencies = Vec::new();
+            let mut n = c;
+            let mut buffer = Vec::with_capacity(8192);
+            while Instant::now() < until {
+                n += 1;
+                let body = json!({"user_id": format!("rest-{c}"), "query": queries[n % queries.len()]}).to_string();
+                let request = format!(
+                    "POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let sent = Instant::now();
+                stream.write_all(request.as_bytes()).await?;
+                read_response(&mut stream, &mut buffer).await?;
+                latencies.push(sent.elapsed().as_secs_f64() * 1e6);
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.context("a REST client panicked")??);
+    }
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok(json!({
+        "requests": all.len(),
+        "requests_per_second": all.len() as f64 / seconds as f64,
+        "latency_us_p50": at(0.5),
+        "latency_us_p99": at(0.99),
+    }))
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body; fails on any status but 200.
+async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<()> {
+    buffer.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_lowercase();
+            if !head.starts_with("http/1.1 200") {
+                bail!("{}", head.lines().next().unwrap_or_default());
+            }
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buffer.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    bail!("connection closed mid-response");
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            return Ok(());
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}

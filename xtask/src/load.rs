@@ -1,0 +1,150 @@
+//! `cargo xtask load [SESSIONS] [SECONDS]`: the server under load on 127.0.0.1 — the release
+//! `chatlet serve` and the `chatlet-load` generator (`xtask/load/`), each with the file limit
+//! raised to the hard limit. Also the last section of BENCHMARKS.md.
+
+use crate::command::Cmd;
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const KEY: &str = "load-test-admin-key";
+
+/// A release server, killed on drop.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `command` in a shell whose open-file limit is raised to the hard limit first.
+fn with_file_limit(command: &str) -> Command {
+    let mut shell = Command::new("sh");
+    shell.arg("-c").arg(format!(
+        "ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec {command}"
+    ));
+    shell
+}
+
+fn start_server(root: &Path, model: &Path) -> Result<Server> {
+    let chatlet = root.join("target/release/chatlet");
+    let command = format!(
+        "'{}' serve --addr 127.0.0.1:0 --root '{}' --models '{}' --model '{}' --admin-key {KEY} \
+         --rate-per-address 1000000 --rate-per-key 1000000",
+        chatlet.display(),
+        root.display(),
+        root.join("target/models").display(),
+        model.display()
+    );
+    let mut child = with_file_limit(&command)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start the server")?;
+    let stdout = child.stdout.take().context("no server output")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let address = loop {
+        let Some(line) = lines.next() else {
+            bail!("the server stopped before it served");
+        };
+        if let Some(rest) = line?.strip_prefix("chatlet serving http://") {
+            break rest.trim_end_matches('/').to_owned();
+        }
+    };
+    Ok(Server { child, address })
+}
+
+fn generator(root: &Path, args: &str) -> Result<Value> {
+    let binary = root.join("target/release/chatlet-load");
+    let output = with_file_limit(&format!("'{}' {args}", binary.display()))
+        .output()
+        .context("cannot run chatlet-load")?;
+    if !output.status.success() {
+        bail!(
+            "chatlet-load {args} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.trim()).with_context(|| format!("chatlet-load printed {text}"))
+}
+
+/// Holds `sessions` sockets for `seconds`, then measures REST throughput with `model`.
+pub(crate) fn run(root: &Path, sessions: usize, seconds: u64, model: &Path) -> Result<Value> {
+    Cmd::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "chatlet-cli",
+            "-p",
+            "chatlet-load",
+        ])
+        .run()?;
+    let server = start_server(root, model)?;
+    let pid = server.child.id();
+    println!(
+        "xtask: {sessions} sockets for {seconds} s against {}",
+        server.address
+    );
+    let sockets = generator(
+        root,
+        &format!(
+            "sockets {} {KEY} {sessions} {seconds} {pid}",
+            server.address
+        ),
+    )?;
+    println!("xtask: sockets {sockets}");
+    let rest = generator(root, &format!("rest {} {KEY} 10 32", server.address))?;
+    println!("xtask: rest {rest}");
+    Ok(
+        serde_json::json!({ "sockets": sockets, "rest": rest, "model": model.display().to_string() }),
+    )
+}
+
+/// The BENCHMARKS.md section for a [`run`] result.
+pub(crate) fn section(result: &Value) -> String {
+    let s = &result["sockets"];
+    let r = &result["rest"];
+    let number = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let per_connection = number(&s["bytes_per_connection"]) / 1024.0;
+    let ratio = number(&r["throughput_ratio"]);
+    let mark = |ok: bool| if ok { "yes" } else { "**no**" };
+    format!(
+        "\n## Server under load\n\n`cargo xtask load`: release `chatlet serve` and the `chatlet-load` generator on this \
+         machine, 127.0.0.1 only.\n\n| measure | result | target | met |\n|---|---|---|---|\n\
+         | WebSocket sessions held {} s with heartbeats (opened / asked) | {} / {} | 10,000 | {} |\n\
+         | unexpected disconnects | {} | 0 | {} |\n\
+         | server memory per connection | {:.1} KB | ≤ 10 KB | {} |\n\
+         | `POST /api/v1/chat` ({}), 32 connections, 10 s | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
+         | bare axum handler, same run | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
+         | chatlet / bare throughput | {:.0}% | ≥ 50% | {} |\n",
+        s["held_seconds"],
+        s["opened"],
+        s["sessions"],
+        mark(number(&s["opened"]) >= 10_000.0),
+        s["unexpected_disconnects"],
+        mark(number(&s["unexpected_disconnects"]) == 0.0),
+        per_connection,
+        mark(per_connection <= 10.0),
+        Path::new(result["model"].as_str().unwrap_or("?"))
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        number(&r["chatlet"]["requests_per_second"]),
+        number(&r["chatlet"]["latency_us_p50"]),
+        number(&r["chatlet"]["latency_us_p99"]),
+        number(&r["bare_axum"]["requests_per_second"]),
+        number(&r["bare_axum"]["latency_us_p50"]),
+        number(&r["bare_axum"]["latency_us_p99"]),
+        ratio * 100.0,
+        mark(ratio >= 0.5),
+    )
+}
