@@ -1,8 +1,10 @@
 // The conversation survives a reload — transcript and dialogue state (an order form half filled
-// goes on where it stopped) — and "clear conversation" forgets it.
+// goes on where it stopped), rich messages and context slots — and "clear conversation" forgets
+// it; in zh (the demo shop) and en (the rich test bot).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { openPage, useServerAndBrowser } from "./harness.js";
+import { join } from "node:path";
+import { openPage, openTestPage, repo, scriptTagPage, trainModel, useServerAndBrowser } from "./harness.js";
 
 const env = useServerAndBrowser();
 
@@ -44,6 +46,42 @@ test("a reload keeps the transcript and the half-filled form; clearing forgets b
   await page.reload();
   log = await openChat(page);
   assert.equal(await log.getByRole("article").count(), 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("in English: Markdown, images, quick replies and context slots survive a reload", async () => {
+  const model = await trainModel(join(repo, "tests/e2e/fixtures/rich-bot"), "rich-bot");
+  const html = scriptTagPage({ attributes: { model: "/test-models/rich.chatlet", lang: "en" } });
+  const { context, page, problems } = await openTestPage(env.browser, env.baseUrl, { html, models: { rich: model } });
+  const open = async () => {
+    await page.getByRole("button", { name: "Open chat" }).click();
+    const log = page.getByRole("log", { name: "Messages" });
+    await log.getByRole("article", { name: "Bot" }).first().waitFor({ timeout: 10_000 });
+    return log;
+  };
+  let log = await open();
+  await page.evaluate(() => window.chatlet.setContext({ name: "Mei" }));
+  for (const question of ["when do you ship", "where is the store", "return policy"]) {
+    const count = await log.getByRole("article", { name: "Bot" }).count();
+    await page.getByRole("textbox", { name: "Type a message" }).fill(question);
+    await page.getByRole("textbox", { name: "Type a message" }).press("Enter");
+    await log.getByRole("article", { name: "Bot" }).nth(count).waitFor({ timeout: 5000 });
+  }
+  const before = await log.getByRole("article").allInnerTexts();
+
+  await page.reload();
+  log = await open();
+  await log.getByRole("article", { name: "You" }).filter({ hasText: "return policy" }).waitFor();
+  assert.deepEqual(await log.getByRole("article").allInnerTexts(), before);
+  assert.ok(await log.getByRole("link", { name: "help center" }).isVisible());
+  assert.ok(await log.getByRole("img", { name: "Image" }).isVisible());
+  // The restored quick replies still work, and the context slot was kept with the dialogue state.
+  await log.getByRole("group", { name: "Suggested replies" }).last().getByRole("button", { name: "Talk to a person" }).click();
+  await log.getByRole("article", { name: "Bot" }).last().filter({ hasText: "Hello Mei" }).waitFor({ timeout: 5000 });
+
+  await page.getByRole("button", { name: "Clear conversation" }).click();
+  assert.equal(await log.getByRole("article").count(), 1, "only the welcome is left");
   assert.deepEqual(problems, []);
   await context.close();
 });
