@@ -15,7 +15,8 @@ pub(crate) const OUTBOX_FRAMES: usize = 256;
 #[derive(Debug, Default)]
 struct Inner {
     next_id: u64,
-    by_session: HashMap<String, Vec<(u64, mpsc::Sender<ServerFrame>)>>,
+    /// Per session: the user it belongs to, and its connections.
+    by_session: HashMap<String, (String, Vec<(u64, mpsc::Sender<Arc<str>>)>)>,
     by_address: HashMap<IpAddr, usize>,
 }
 
@@ -60,11 +61,14 @@ impl Registry {
     }
 
     /// Sends `frame` to every connection following `session_id`; a connection whose outbox is
-    /// full is dropped from the session (its writer then closes it).
+    /// full is dropped from the session (its writer then closes it). The frame is serialized
+    /// once, and outboxes hold text: a slot costs a pointer, not a whole frame, which keeps an
+    /// idle connection small.
     pub(crate) fn push(&self, session_id: &str, frame: &ServerFrame) {
         let mut inner = self.lock();
-        if let Some(connections) = inner.by_session.get_mut(session_id) {
-            connections.retain(|(_, outbox)| outbox.try_send(frame.clone()).is_ok());
+        if let Some((_, connections)) = inner.by_session.get_mut(session_id) {
+            let text: Arc<str> = serde_json::to_string(frame).unwrap_or_default().into();
+            connections.retain(|(_, outbox)| outbox.try_send(text.clone()).is_ok());
         }
     }
 
@@ -75,17 +79,28 @@ impl Registry {
 }
 
 impl Registration {
-    /// Makes this connection follow `session_id`, receiving its events through `outbox`.
-    pub(crate) fn follow(&mut self, session_id: &str, outbox: mpsc::Sender<ServerFrame>) {
+    /// Makes this connection follow `session_id` for `user_id`, receiving its events through
+    /// `outbox`; `false` when connections of another user already follow it (a session not yet
+    /// stored is reserved by its first connection).
+    pub(crate) fn follow(
+        &mut self,
+        session_id: &str,
+        user_id: &str,
+        outbox: mpsc::Sender<Arc<str>>,
+    ) -> bool {
         let mut inner = self.registry.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        inner
+        let (owner, connections) = inner
             .by_session
             .entry(session_id.to_owned())
-            .or_default()
-            .push((id, outbox));
+            .or_insert_with(|| (user_id.to_owned(), Vec::new()));
+        if owner != user_id {
+            return false;
+        }
+        connections.push((id, outbox));
         self.session = Some((session_id.to_owned(), id));
+        true
     }
 }
 
@@ -93,7 +108,7 @@ impl Drop for Registration {
     fn drop(&mut self) {
         let mut inner = self.registry.lock();
         if let Some((session, id)) = self.session.take()
-            && let Some(connections) = inner.by_session.get_mut(&session)
+            && let Some((_, connections)) = inner.by_session.get_mut(&session)
         {
             connections.retain(|(other, _)| *other != id);
             if connections.is_empty() {

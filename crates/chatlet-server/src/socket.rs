@@ -91,7 +91,7 @@ pub(crate) async fn socket(
     let limit = api.socket_limits.max_frame_bytes;
     // Small buffers: an idle connection should cost kilobytes, not the library's default 128 KiB.
     upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(2 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(64 * 1024)
         .max_message_size(limit)
@@ -135,7 +135,11 @@ impl Connection {
     }
 
     async fn send(&mut self, frame: &ServerFrame) -> Result<(), Close> {
-        let text = serde_json::to_string(frame).unwrap_or_default();
+        self.send_text(&serde_json::to_string(frame).unwrap_or_default())
+            .await
+    }
+
+    async fn send_text(&mut self, text: &str) -> Result<(), Close> {
         self.socket
             .send(Message::Text(text.into()))
             .await
@@ -174,29 +178,39 @@ impl Connection {
                 "user_id must be 1 to 128 characters",
             ));
         }
+        let chosen_by_client = session_id.is_some();
         let session_id = match session_id {
             Some(id) if valid_id(&id, 8) => id,
             Some(_) => return Err(Close(close_code::PROTOCOL, "bad session_id")),
             None => crate::chat::new_session_id()
                 .map_err(|_| Close(close_code::GOING_AWAY, "no session id"))?,
         };
-        // The session: resumed if it is this user's, created (empty) otherwise.
+        // Following first: a session not stored yet is reserved by its first connection's user.
+        let (outbox, mut inbox) = mpsc::channel(OUTBOX_FRAMES);
+        if !self.registration.follow(&session_id, &user_id, outbox) {
+            return Err(Close(
+                close_code::FORBIDDEN,
+                "this session belongs to another user",
+            ));
+        }
+        // The session: resumed if it is this user's. A new id the server drew (unguessable) is
+        // stored with its first message, so page views that never chat leave nothing behind; a
+        // new id the client chose is claimed now, so no one else can follow it.
         let store = self.api.store.clone();
         let (id, user) = (session_id.clone(), user_id.clone());
-        let history = tokio::task::spawn_blocking(move || {
-            match store.session(&id)? {
-                Some(saved) if saved.user_id != user => return Ok(None),
-                Some(_) => {}
-                None => {
-                    let state = SessionState {
-                        user_id: user,
-                        conversation: Conversation::default().to_bytes(),
-                        mode: chatlet_protocol::Mode::Bot,
-                    };
-                    store.save_turn(&id, Some(&state), &[], &UtcTime::now().rfc3339())?;
-                }
+        let history = tokio::task::spawn_blocking(move || match store.session(&id)? {
+            Some(saved) if saved.user_id != user => Ok(None),
+            Some(_) => Ok(store.messages_after(&id, 0)?),
+            None if chosen_by_client => {
+                let state = SessionState {
+                    user_id: user,
+                    conversation: Conversation::default().to_bytes(),
+                    mode: chatlet_protocol::Mode::Bot,
+                };
+                store.save_turn(&id, Some(&state), &[], &UtcTime::now().rfc3339())?;
+                Ok(Some(Vec::new()))
             }
-            store.messages_after(&id, 0)
+            None => Ok(Some(Vec::new())),
         })
         .await
         .map_err(|_| Close(close_code::GOING_AWAY, "storage failed"))?
@@ -209,8 +223,6 @@ impl Connection {
                 "this session belongs to another user",
             ));
         };
-        let (outbox, mut inbox) = mpsc::channel(OUTBOX_FRAMES);
-        self.registration.follow(&session_id, outbox);
         self.send(&ServerFrame::Welcome {
             session_id: session_id.clone(),
             last_seq: history.last().map_or(0, |m| m.seq),
@@ -276,7 +288,7 @@ impl Connection {
                         return Err(Close(close_code::PROTOCOL, "too many bad frames"));
                     }
                 }
-                Some(frame) = inbox.recv() => self.send(&frame).await?,
+                Some(text) = inbox.recv() => self.send_text(&text).await?,
                 _ = tokio::time::sleep_until(idle_until) => {
                     return Err(Close(close_code::IDLE, "no frame within the idle timeout"));
                 }
