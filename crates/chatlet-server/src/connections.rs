@@ -12,11 +12,18 @@ use tokio::sync::mpsc;
 /// dropped rather than let memory grow.
 pub(crate) const OUTBOX_FRAMES: usize = 256;
 
+/// The sockets following one session, and the user it belongs to.
+#[derive(Debug)]
+struct Followers {
+    user_id: String,
+    /// Connection id and outbox of frames (as JSON text).
+    outboxes: Vec<(u64, mpsc::Sender<Arc<str>>)>,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     next_id: u64,
-    /// Per session: the user it belongs to, and its connections.
-    by_session: HashMap<String, (String, Vec<(u64, mpsc::Sender<Arc<str>>)>)>,
+    by_session: HashMap<String, Followers>,
     by_address: HashMap<IpAddr, usize>,
 }
 
@@ -66,9 +73,11 @@ impl Registry {
     /// idle connection small.
     pub(crate) fn push(&self, session_id: &str, frame: &ServerFrame) {
         let mut inner = self.lock();
-        if let Some((_, connections)) = inner.by_session.get_mut(session_id) {
+        if let Some(followers) = inner.by_session.get_mut(session_id) {
             let text: Arc<str> = serde_json::to_string(frame).unwrap_or_default().into();
-            connections.retain(|(_, outbox)| outbox.try_send(text.clone()).is_ok());
+            followers
+                .outboxes
+                .retain(|(_, outbox)| outbox.try_send(text.clone()).is_ok());
         }
     }
 
@@ -91,14 +100,17 @@ impl Registration {
         let mut inner = self.registry.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        let (owner, connections) = inner
+        let followers = inner
             .by_session
             .entry(session_id.to_owned())
-            .or_insert_with(|| (user_id.to_owned(), Vec::new()));
-        if owner != user_id {
+            .or_insert_with(|| Followers {
+                user_id: user_id.to_owned(),
+                outboxes: Vec::new(),
+            });
+        if followers.user_id != user_id {
             return false;
         }
-        connections.push((id, outbox));
+        followers.outboxes.push((id, outbox));
         self.session = Some((session_id.to_owned(), id));
         true
     }
@@ -108,10 +120,10 @@ impl Drop for Registration {
     fn drop(&mut self) {
         let mut inner = self.registry.lock();
         if let Some((session, id)) = self.session.take()
-            && let Some((_, connections)) = inner.by_session.get_mut(&session)
+            && let Some(followers) = inner.by_session.get_mut(&session)
         {
-            connections.retain(|(other, _)| *other != id);
-            if connections.is_empty() {
+            followers.outboxes.retain(|(other, _)| *other != id);
+            if followers.outboxes.is_empty() {
                 inner.by_session.remove(&session);
             }
         }
