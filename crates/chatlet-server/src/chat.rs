@@ -36,12 +36,7 @@ pub(crate) async fn chat(
     let address = client_address(&request);
     let api = state.api.clone();
     api.gateway.admit(&headers, address, Role::Public)?;
-    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &()).await;
-    let body = body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(_) => ApiError::PayloadTooLarge,
-        other => ApiError::MalformedJson(other.body_text()),
-    })?;
-    let request = chat_request(&body)?;
+    let request = chat_request(json_body(request).await?)?;
     let input = TurnInput {
         user_id: request.user_id,
         session_id: request.session_id,
@@ -305,10 +300,20 @@ pub(crate) fn new_session_id() -> Result<String, ApiError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Reads and checks the body field by field, so each mistake names its field.
-fn chat_request(body: &[u8]) -> Result<ChatRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+/// The request's body as JSON (within the route's size limit).
+async fn json_body(request: Request) -> Result<Value, ApiError> {
+    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_) => ApiError::PayloadTooLarge,
+            other => ApiError::MalformedJson(other.body_text()),
+        })?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
+}
+
+/// Checks the chat body field by field, so each mistake names its field.
+fn chat_request(value: Value) -> Result<ChatRequest, ApiError> {
     let Value::Object(fields) = value else {
         return Err(ApiError::MalformedJson(
             "the body must be a JSON object: {\"user_id\", \"session_id\", \"query\", \"context\"}"
@@ -452,11 +457,7 @@ pub(crate) async fn agent_message(
     let api = state.api.clone();
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
-    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge)?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    let value = json_body(request).await?;
     let text = match value.get("text") {
         Some(Value::String(t)) if !t.trim().is_empty() && t.chars().count() <= MAX_QUERY_CHARS => {
             t.clone()
@@ -511,11 +512,7 @@ pub(crate) async fn handoff(
     let api = state.api.clone();
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
-    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge)?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))?;
+    let value = json_body(request).await?;
     let mode = match value.get("to").and_then(Value::as_str) {
         Some("agent") => Mode::Agent,
         Some("bot") => Mode::Bot,
