@@ -111,8 +111,12 @@ pub struct AppState {
 
 /// The client's address, when the server was started with connection info (tests may omit it).
 pub(crate) fn client_address(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
+    address_in(request.extensions())
+}
+
+/// The client's address recorded in a request's extensions.
+pub(crate) fn address_in(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip())
 }
