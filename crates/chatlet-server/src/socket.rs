@@ -283,7 +283,12 @@ impl Connection {
                         return Err(Close(close_code::PROTOCOL, "too many bad frames"));
                     }
                 }
-                Some(text) = inbox.recv() => self.send_text(&text).await?,
+                text = inbox.recv() => match text {
+                    Some(text) => self.send_text(&text).await?,
+                    // The registry dropped this connection: its outbox was full. The client
+                    // reconnects and the replay brings what it missed.
+                    None => return Err(Close(close_code::GOING_AWAY, "too slow; reconnect to resume")),
+                },
                 _ = tokio::time::sleep_until(idle_until) => {
                     return Err(Close(close_code::IDLE, "no frame within the idle timeout"));
                 }
