@@ -9,28 +9,36 @@ mod bot_trainer;
 #[cfg(all(test, target_arch = "wasm32"))]
 mod browser_tests;
 mod composer;
+#[cfg(feature = "sync")]
+mod connection_status;
 mod launcher;
 mod markdown;
 mod markdown_view;
 mod message_list;
 mod message_view;
 mod model_loader;
+// The NLU on its own, for tools (latency benchmark, native-vs-wasm test): authors' build only.
+#[cfg(feature = "playground")]
 mod nlu_model;
 mod options;
 mod panel;
+#[cfg(feature = "sync")]
+mod server_link;
 mod state;
 mod transcript_store;
 mod typing_indicator;
 mod ui_text;
 mod widget;
 
+#[cfg(feature = "playground")]
 pub use nlu_model::NluModel;
 use options::Options;
 use state::{ChatState, Event};
 use wasm_bindgen::prelude::*;
 
-/// The widget's stylesheet, placed inside its shadow root so the host page cannot restyle it.
-const STYLESHEET: &str = include_str!("../www/chatlet.css");
+/// The widget's stylesheet (`www/chatlet.css`, minified by `build.rs`), placed inside its
+/// shadow root so the host page cannot restyle it.
+const STYLESHEET: &str = include_str!(concat!(env!("OUT_DIR"), "/chatlet.css"));
 
 /// A mounted widget, returned by [`mount`].
 #[wasm_bindgen]
@@ -103,7 +111,7 @@ impl Chatlet {
             let text = if let Some(text) = value.as_string() {
                 text
             } else if let Some(number) = value.as_f64() {
-                nlu_model::number(number)
+                number_text(number)
             } else if let Some(flag) = value.as_bool() {
                 flag.to_string()
             } else {
@@ -192,6 +200,19 @@ pub fn mount(host: web_sys::HtmlElement, options: JsValue) -> Result<Chatlet, Js
     );
     // The widget lives as long as the page; its reactive owner must not be dropped.
     handle.forget();
+    #[cfg(feature = "sync")]
+    if let Some(server) = options.server.clone() {
+        server_link::Link::start(state, server);
+    }
     model_loader::load(state, options.model);
     Ok(Chatlet { state })
+}
+
+/// The shortest digits that read back as `value`, by JavaScript: Rust's float formatting would
+/// add about 10 KB to the widget for these numbers alone.
+pub(crate) fn number_text(value: f64) -> String {
+    js_sys::Number::from(value)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_else(|_| String::from("0"))
 }

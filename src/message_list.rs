@@ -33,7 +33,7 @@ pub(crate) fn MessageList(
     };
     view! {
         <div class="chatlet-messages" role="log" aria-live="polite" aria-label=state.text.messages node_ref=list tabindex="0">
-            <For each=move || state.messages.get() key=|m| m.id let:message>
+            <For each=move || state.messages.get() key=|m| (m.id, m.outbox.is_some()) let:message>
                 <MessageView state message />
             </For>
             <TypingIndicator state />

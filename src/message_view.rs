@@ -16,16 +16,25 @@ pub(crate) fn MessageView(
     let (class, who) = match message.author {
         Author::Visitor => ("chatlet-message chatlet-visitor", state.text.you),
         Author::Bot => ("chatlet-message chatlet-bot", state.text.bot),
+        Author::Agent => (
+            "chatlet-message chatlet-bot chatlet-agent",
+            state.text.agent,
+        ),
     };
     let time = clock_time(message.time, state.text.locale);
-    let label = match &time {
+    let mut label = match &time {
         Some(time) => format!("{who}, {time}"),
         None => who.to_owned(),
     };
+    // Still in the outbox: the server has not got it yet.
+    let not_sent = message.outbox.is_some().then(|| {
+        label = format!("{label}, {}", state.text.not_sent);
+        view! { <span class="chatlet-time chatlet-not-sent">{state.text.not_sent}</span> }
+    });
     // The visitor's words are shown exactly as typed; only the bot's answers are Markdown.
     let body = match message.author {
         Author::Visitor => view! { <p>{message.text}</p> }.into_any(),
-        Author::Bot => {
+        Author::Bot | Author::Agent => {
             view! { <div class="chatlet-text"><MarkdownText text=message.text /></div> }.into_any()
         }
     };
@@ -70,6 +79,7 @@ pub(crate) fn MessageView(
             {image}
             {card}
             {shown_time}
+            {not_sent}
             {replies}
         </div>
     }

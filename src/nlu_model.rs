@@ -45,7 +45,7 @@ fn to_json(text: &str, u: &Understanding) -> String {
     string(&mut out, u.intent.as_deref().unwrap_or("oos"));
     // Widened to f64 as the CLI's serde_json does, so both print the same number.
     out.push_str(",\"confidence\":");
-    out.push_str(&number(f64::from(u.confidence)));
+    out.push_str(&crate::number_text(f64::from(u.confidence)));
     out.push_str(",\"ranking\":[");
     for (i, (intent, confidence)) in u.ranking.iter().enumerate() {
         out.push_str(if i == 0 {
@@ -55,7 +55,7 @@ fn to_json(text: &str, u: &Understanding) -> String {
         });
         string(&mut out, intent);
         out.push_str(",\"confidence\":");
-        out.push_str(&number(f64::from(*confidence)));
+        out.push_str(&crate::number_text(f64::from(*confidence)));
         out.push('}');
     }
     out.push_str("],\"entities\":[");
@@ -74,15 +74,6 @@ fn to_json(text: &str, u: &Understanding) -> String {
     }
     out.push_str("]}");
     out
-}
-
-/// The shortest digits that read back as `value`, by JavaScript: Rust's float formatting would
-/// add about 10 KB to the widget for these numbers alone.
-pub(crate) fn number(value: f64) -> String {
-    js_sys::Number::from(value)
-        .to_string_with_radix(10)
-        .map(String::from)
-        .unwrap_or_else(|_| String::from("0"))
 }
 
 /// A JSON string literal.

@@ -61,10 +61,26 @@ pub(crate) struct Options {
     /// Start with the panel open.
     pub(crate) open: bool,
     pub(crate) theme: Theme,
+    /// The chatlet server to sync with (the `sync` build), its public key and the visitor's id.
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    pub(crate) server: Option<Server>,
+}
+
+/// Where and as whom the widget syncs.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(not(feature = "sync"), allow(dead_code))]
+pub(crate) struct Server {
+    /// The socket URL: `ws(s)://host/api/v1/ws`.
+    pub(crate) socket_url: String,
+    pub(crate) key: String,
+    /// The site's id for the visitor; the widget draws and keeps one when the page gives none.
+    pub(crate) user_id: Option<String>,
 }
 
 /// Every option `mount` knows; anything else is reported as a likely typo.
-const KNOWN: [&str; 6] = ["model", "title", "lang", "open", "theme", "server"];
+const KNOWN: [&str; 8] = [
+    "model", "title", "lang", "open", "theme", "server", "key", "userId",
+];
 
 fn field(object: &JsValue, name: &str) -> Option<JsValue> {
     js_sys::Reflect::get(object, &JsValue::from_str(name))
@@ -123,17 +139,31 @@ impl Options {
                 Theme::Auto
             }
         };
-        // Checked now so that a page written for a server-backed widget gets told; syncing with a
-        // chatlet server is not in this widget yet, which answers locally.
         let server = report(string_field(object, "server").and_then(|server| match server {
-            Some(url) if !["ws://", "wss://", "http://", "https://"].iter().any(|p| url.starts_with(p)) => Err(
-                format!("option `server` must be a ws://, wss://, http:// or https:// URL, not {url:?}"),
-            ),
-            other => Ok(other),
+            Some(url) => socket_url(&url).map(Some).ok_or_else(|| {
+                format!("option `server` must be a ws://, wss://, http:// or https:// URL, not {url:?}")
+            }),
+            None => Ok(None),
         }), &mut problems);
-        if server.is_some() {
-            problems.push("option `server`: syncing with a chatlet server is not available in this version, the bot answers in the page".to_owned());
-        }
+        let key = report(string_field(object, "key"), &mut problems);
+        let user_id =
+            report(string_field(object, "userId"), &mut problems).filter(|u| !u.trim().is_empty());
+        let server = match (server, key) {
+            (Some(socket_url), Some(key)) if cfg!(feature = "sync") => Some(Server {
+                socket_url,
+                key,
+                user_id,
+            }),
+            (Some(_), _) if !cfg!(feature = "sync") => {
+                problems.push("option `server`: this build has no server sync (the script tag and `mount` load the sync build when `server` is set); the bot answers in the page".to_owned());
+                None
+            }
+            (Some(_), None) => {
+                problems.push("option `server` needs `key` (the server's public key); the bot answers in the page".to_owned());
+                None
+            }
+            _ => None,
+        };
         let open = match field(object, "open") {
             None => false,
             Some(v) => v.as_bool().unwrap_or_else(|| {
@@ -158,6 +188,7 @@ impl Options {
                 language,
                 open,
                 theme,
+                server,
             },
             problems,
         ))
@@ -171,4 +202,25 @@ fn browser_language() -> UiLanguage {
         .and_then(|l| l.as_string())
         .unwrap_or_default();
     UiLanguage::from_tag(&language).unwrap_or(UiLanguage::English)
+}
+
+/// The socket URL of a server given as `wss://host`, `https://host/` or already as the socket's
+/// own URL; `None` for anything that is not an http(s) or ws(s) URL.
+fn socket_url(server: &str) -> Option<String> {
+    let (scheme, rest) = server.split_once("://")?;
+    let scheme = match scheme {
+        "ws" | "http" => "ws",
+        "wss" | "https" => "wss",
+        _ => return None,
+    };
+    let rest = rest.trim_end_matches('/');
+    if rest.is_empty() {
+        return None;
+    }
+    let path = if rest.ends_with("/api/v1/ws") {
+        ""
+    } else {
+        "/api/v1/ws"
+    };
+    Some(format!("{scheme}://{rest}{path}"))
 }

@@ -1,6 +1,8 @@
 //! The chat panel: header with title and close button, the message list, and the composer.
 
 use crate::composer::Composer;
+#[cfg(feature = "sync")]
+use crate::connection_status::ConnectionStatus;
 use crate::message_list::MessageList;
 use crate::state::ChatState;
 use leptos::prelude::*;
@@ -40,6 +42,11 @@ pub(crate) fn Panel(
                     "×"
                 </button>
             </header>
+            {
+                // Only a server-synced widget has a connection to tell the visitor about.
+                #[cfg(feature = "sync")]
+                view! { <ConnectionStatus state /> }
+            }
             <MessageList state />
             <Composer state />
         </section>

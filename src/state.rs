@@ -6,7 +6,6 @@ use crate::ui_text::UiText;
 use chatlet_engine::dialogue::ActionRequest;
 use chatlet_engine::{ActionOutcome, Conversation, Date, Model, ReferenceTime};
 use leptos::prelude::*;
-use std::collections::HashMap;
 use std::sync::Arc;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -15,6 +14,8 @@ use wasm_bindgen::{JsCast, JsValue};
 pub(crate) enum Author {
     Visitor,
     Bot,
+    /// A person answering for the bot (human handoff, through the server).
+    Agent,
 }
 
 /// One message in the transcript.
@@ -31,6 +32,50 @@ pub(crate) struct Message {
     pub(crate) link: Option<(String, String)>,
     /// When it was shown, in milliseconds since 1970 (0 when unknown).
     pub(crate) time: f64,
+    /// The id of a visitor message sent through a server, which makes resending it harmless.
+    pub(crate) client_id: Option<String>,
+    /// What to send while the server has not stored the message (the outbox): the visitor's
+    /// text, or a quick reply's payload.
+    pub(crate) outbox: Option<String>,
+    /// The page answered this visitor message itself while it waited for the server.
+    pub(crate) answered_here: bool,
+    /// A page-made answer to the visitor message with this client id; the server's answer
+    /// replaces it once the server has the message.
+    pub(crate) answers: Option<String>,
+}
+
+/// How the widget is linked to a chatlet server (the `connection` event's `state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "sync"), allow(dead_code))]
+pub(crate) enum Connection {
+    /// No server configured: the bot answers in the page.
+    Local,
+    /// Connecting or reconnecting; the page answers meanwhile.
+    Connecting,
+    Online,
+    /// The browser is offline or the server refused the widget; the page answers.
+    Offline,
+}
+
+impl Connection {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Connection::Local => "local",
+            Connection::Connecting => "connecting",
+            Connection::Online => "online",
+            Connection::Offline => "offline",
+        }
+    }
+}
+
+/// Where the widget is in the server's copy of the conversation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct SyncPoint {
+    pub(crate) session_id: Option<String>,
+    /// The last server event seen (0: none).
+    pub(crate) last_seq: u64,
+    /// The visitor's id the widget drew (when the page gave none).
+    pub(crate) user_id: Option<String>,
 }
 
 /// Where the model is in its loading.
@@ -61,10 +106,20 @@ pub(crate) struct ChatState {
     conversation: StoredValue<Conversation>,
     /// Where the transcript and dialogue state are saved (per model URL).
     storage_key: StoredValue<String>,
-    /// Actions the page registered, by name (JavaScript functions stay on this thread).
-    actions: StoredValue<HashMap<String, js_sys::Function>, LocalStorage>,
+    /// Actions the page registered, by name (JavaScript functions stay on this thread). A page
+    /// registers a handful, so a list is enough (and smaller in the wasm than a hash map).
+    actions: StoredValue<Vec<(String, js_sys::Function)>, LocalStorage>,
     title: RwSignal<Option<String>>,
     pub(crate) text: UiText,
+    pub(crate) connection: RwSignal<Connection>,
+    /// The server says the bot or an agent is working on an answer.
+    pub(crate) server_typing: RwSignal<bool>,
+    /// The session and last event the server sent (kept with the transcript).
+    pub(crate) sync_point: StoredValue<SyncPoint>,
+    /// The page's context (`setContext`), also sent to the server with each message.
+    pub(crate) page_context: StoredValue<Vec<(String, String)>>,
+    #[cfg(feature = "sync")]
+    pub(crate) link: StoredValue<Option<std::rc::Rc<crate::server_link::Link>>, LocalStorage>,
 }
 
 impl ChatState {
@@ -72,9 +127,9 @@ impl ChatState {
         let storage_key = transcript_store::key(&options.model);
         // A reload continues the conversation where it was.
         let saved = transcript_store::load(&storage_key);
-        let (messages, conversation) = match saved {
-            Some(saved) => (saved.messages, saved.conversation),
-            None => (Vec::new(), Conversation::default()),
+        let (messages, conversation, sync_point) = match saved {
+            Some(saved) => (saved.messages, saved.conversation, saved.sync_point),
+            None => (Vec::new(), Conversation::default(), SyncPoint::default()),
         };
         ChatState {
             open: RwSignal::new(options.open),
@@ -87,9 +142,15 @@ impl ChatState {
             listeners: StoredValue::new_local(Vec::new()),
             conversation: StoredValue::new(conversation),
             storage_key: StoredValue::new(storage_key),
-            actions: StoredValue::new_local(HashMap::new()),
+            actions: StoredValue::new_local(Vec::new()),
             title: RwSignal::new(options.title.clone()),
             text: UiText::for_language(options.language),
+            connection: RwSignal::new(Connection::Local),
+            server_typing: RwSignal::new(false),
+            sync_point: StoredValue::new(sync_point),
+            page_context: StoredValue::new(Vec::new()),
+            #[cfg(feature = "sync")]
+            link: StoredValue::new_local(None),
         }
     }
 
@@ -114,6 +175,7 @@ impl ChatState {
     /// page action runs.
     pub(crate) fn is_typing(&self) -> bool {
         self.pending_actions.get() > 0
+            || self.server_typing.get()
             || (self.queued.with(|q| !q.is_empty()) && matches!(self.model.get(), Loading::Pending))
     }
 
@@ -121,7 +183,10 @@ impl ChatState {
     /// once with the current state.
     pub(crate) fn subscribe(&self, event: Event, callback: js_sys::Function) {
         if event == Event::Connection {
-            let _ = callback.call1(&JsValue::NULL, &connection_state());
+            let _ = callback.call1(
+                &JsValue::NULL,
+                &connection_state(self.connection.get_untracked()),
+            );
         }
         self.listeners
             .update_value(|listeners| listeners.push((event, callback)));
@@ -134,7 +199,16 @@ impl ChatState {
         });
     }
 
-    fn emit(&self, event: Event, payload: &JsValue) {
+    /// Shows and announces a new connection state.
+    #[cfg(feature = "sync")]
+    pub(crate) fn set_connection(&self, connection: Connection) {
+        if self.connection.get_untracked() != connection {
+            self.connection.set(connection);
+            self.emit(Event::Connection, &connection_state(connection));
+        }
+    }
+
+    pub(crate) fn emit(&self, event: Event, payload: &JsValue) {
         let callbacks: Vec<js_sys::Function> = self.listeners.with_value(|listeners| {
             listeners
                 .iter()
@@ -155,6 +229,12 @@ impl ChatState {
 
     /// Merges `values` into the conversation's slots, where responses and actions can use them.
     pub(crate) fn set_context(&self, values: Vec<(String, String)>) {
+        self.page_context.update_value(|context| {
+            for (name, value) in &values {
+                context.retain(|(n, _)| n != name);
+                context.push((name.clone(), value.clone()));
+            }
+        });
         self.conversation.update_value(|conversation| {
             conversation.slots.extend(values);
         });
@@ -176,7 +256,7 @@ impl ChatState {
         }
     }
 
-    fn new_message(&self, author: Author, text: String) -> Message {
+    pub(crate) fn new_message(&self, author: Author, text: String) -> Message {
         let id = self.next_id.get_value();
         self.next_id.set_value(id + 1);
         Message {
@@ -187,6 +267,10 @@ impl ChatState {
             image: None,
             link: None,
             time: js_sys::Date::now(),
+            client_id: None,
+            outbox: None,
+            answered_here: false,
+            answers: None,
         }
     }
 
@@ -195,8 +279,8 @@ impl ChatState {
         self.show(message);
     }
 
-    fn show(&self, message: Message) {
-        if message.author == Author::Bot && !self.open.get_untracked() {
+    pub(crate) fn show(&self, message: Message) {
+        if message.author != Author::Visitor && !self.open.get_untracked() {
             self.unread.update(|n| *n += 1);
         }
         let payload = message_event(&message);
@@ -229,6 +313,20 @@ impl ChatState {
         if text.is_empty() || shown.is_empty() {
             return;
         }
+        #[cfg(feature = "sync")]
+        if let Some(link) = self.link.get_value() {
+            let mut message = self.new_message(Author::Visitor, shown.to_owned());
+            let client_id = crate::server_link::new_client_id();
+            message.client_id = Some(client_id.clone());
+            message.outbox = Some(text.to_owned());
+            self.show(message);
+            // Online, the server answers; otherwise the page does, and the outbox keeps it.
+            if !link.send_message(self, &client_id, text) {
+                self.answer_here(&client_id);
+            }
+            self.persist();
+            return;
+        }
         self.push(Author::Visitor, shown.to_owned());
         match self.model.get_untracked() {
             Loading::Ready(model) => self.answer(&model, text),
@@ -239,11 +337,14 @@ impl ChatState {
     }
 
     /// Saves the transcript and the dialogue state for the next page load.
-    fn persist(&self) {
+    pub(crate) fn persist(&self) {
         self.messages.with_untracked(|messages| {
             self.storage_key.with_value(|key| {
-                self.conversation
-                    .with_value(|conversation| transcript_store::save(key, messages, conversation))
+                self.conversation.with_value(|conversation| {
+                    self.sync_point.with_value(|point| {
+                        transcript_store::save(key, messages, conversation, point)
+                    })
+                })
             })
         });
     }
@@ -252,6 +353,15 @@ impl ChatState {
     pub(crate) fn clear(&self) {
         self.messages.set(Vec::new());
         self.conversation.set_value(Conversation::default());
+        // A server-backed widget starts a new server session too (the visitor keeps their id).
+        self.sync_point.update_value(|point| {
+            point.session_id = None;
+            point.last_seq = 0;
+        });
+        #[cfg(feature = "sync")]
+        if let Some(link) = self.link.get_value() {
+            link.restart(self);
+        }
         self.storage_key
             .with_value(|key| transcript_store::clear(key));
         if let Loading::Ready(model) = self.model.get_untracked()
@@ -264,12 +374,15 @@ impl ChatState {
 
     /// Lets the page run `name` when the bot asks for it (see [`ChatState::run_action`]).
     pub(crate) fn register_action(&self, name: String, handler: js_sys::Function) {
-        self.actions.update_value(|actions| {
-            actions.insert(name, handler);
-        });
+        self.actions.update_value(
+            |actions| match actions.iter_mut().find(|(n, _)| *n == name) {
+                Some(entry) => entry.1 = handler,
+                None => actions.push((name, handler)),
+            },
+        );
     }
 
-    fn answer(&self, model: &Arc<Model>, text: &str) {
+    pub(crate) fn answer(&self, model: &Arc<Model>, text: &str) {
         let mut conversation = self.conversation.get_value();
         let mut turn = model.converse(&mut conversation, text, &local_now());
         self.conversation.set_value(conversation);
@@ -299,7 +412,11 @@ impl ChatState {
     /// handler may return (or resolve to) a string to say, or `{ text?, slots? }`; nothing, an
     /// error or a timeout means the action's fallback answers.
     async fn run_action(&self, action: &ActionRequest) -> Vec<ActionOutcome> {
-        let Some(handler) = self.actions.with_value(|a| a.get(&action.name).cloned()) else {
+        let Some(handler) = self.actions.with_value(|a| {
+            a.iter()
+                .find(|(n, _)| *n == action.name)
+                .map(|(_, f)| f.clone())
+        }) else {
             return vec![ActionOutcome::Unavailable];
         };
         let slots = js_sys::Object::new();
@@ -359,6 +476,10 @@ impl ChatState {
         for text in self.queued.try_update(std::mem::take).unwrap_or_default() {
             self.answer(&model, &text);
         }
+        #[cfg(feature = "sync")]
+        if self.connection.get_untracked() != Connection::Online {
+            self.answer_waiting_here();
+        }
         self.persist();
     }
 
@@ -400,20 +521,20 @@ impl Event {
     }
 }
 
-/// The `connection` event's payload. This widget answers locally and talks to no server, so the
-/// state is always `"local"`.
-fn connection_state() -> JsValue {
+/// The `connection` event's payload: `{ state: "local" | "connecting" | "online" | "offline" }`.
+fn connection_state(connection: Connection) -> JsValue {
     let payload = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&payload, &"state".into(), &"local".into());
+    let _ = js_sys::Reflect::set(&payload, &"state".into(), &connection.name().into());
     payload.into()
 }
 
-/// The `message` event's payload: `{ author: "visitor" | "bot", text, time }`.
-fn message_event(message: &Message) -> JsValue {
+/// The `message` event's payload: `{ author: "visitor" | "bot" | "agent", text, time }`.
+pub(crate) fn message_event(message: &Message) -> JsValue {
     let payload = js_sys::Object::new();
     let author = match message.author {
         Author::Visitor => "visitor",
         Author::Bot => "bot",
+        Author::Agent => "agent",
     };
     let _ = js_sys::Reflect::set(&payload, &"author".into(), &author.into());
     let _ = js_sys::Reflect::set(&payload, &"text".into(), &message.text.as_str().into());

@@ -2,15 +2,16 @@
 //! `localStorage`, one entry per model URL, capped in size. Storage that is full, disabled or
 //! holds something unreadable is ignored: the widget then simply starts fresh.
 
-use crate::state::{Author, Message};
+use crate::state::{Author, Message, SyncPoint};
 use chatlet_engine::Conversation;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// At most this many messages are kept (the oldest go first).
-const MAX_MESSAGES: usize = 200;
+/// At most this many messages are kept (the oldest go first; the outbox, being the newest, last).
+const MAX_MESSAGES: usize = 1000;
 
-/// At most this many characters of JSON are stored per conversation.
-const MAX_CHARS: usize = 200_000;
+/// At most this many characters of JSON are stored per conversation (browsers allow about 5 M
+/// per site).
+const MAX_CHARS: usize = 1_000_000;
 
 /// Bumped when the stored shape changes; other versions are ignored.
 const VERSION: f64 = 1.0;
@@ -20,6 +21,7 @@ pub(crate) struct Saved {
     /// Oldest first, numbered from 0.
     pub(crate) messages: Vec<Message>,
     pub(crate) conversation: Conversation,
+    pub(crate) sync_point: SyncPoint,
 }
 
 /// The storage key of the widget that loads `model_url`.
@@ -60,6 +62,7 @@ pub(crate) fn load(key: &str) -> Option<Saved> {
     for item in list.iter() {
         let author = match get(&item, "a")?.as_string()?.as_str() {
             "v" => Author::Visitor,
+            "g" => Author::Agent,
             _ => Author::Bot,
         };
         let text = get(&item, "t")?.as_string()?;
@@ -79,6 +82,7 @@ pub(crate) fn load(key: &str) -> Option<Saved> {
             .and_then(|l| l.dyn_into::<js_sys::Array>().ok())
             .and_then(|l| Some((l.get(0).as_string()?, l.get(1).as_string()?)));
         let time = get(&item, "m").and_then(|m| m.as_f64()).unwrap_or(0.0);
+        let text_of = |name: &str| get(&item, name).and_then(|v| v.as_string());
         messages.push(Message {
             id: messages.len() as u64,
             author,
@@ -87,16 +91,31 @@ pub(crate) fn load(key: &str) -> Option<Saved> {
             image,
             link,
             time,
+            client_id: text_of("c"),
+            outbox: text_of("o"),
+            answered_here: get(&item, "h").and_then(|h| h.as_bool()).unwrap_or(false),
+            answers: text_of("r"),
         });
     }
+    let sync_point = SyncPoint {
+        session_id: get(&value, "sid").and_then(|v| v.as_string()),
+        last_seq: get(&value, "seq").and_then(|v| v.as_f64()).unwrap_or(0.0) as u64,
+        user_id: get(&value, "uid").and_then(|v| v.as_string()),
+    };
     Some(Saved {
         messages,
         conversation,
+        sync_point,
     })
 }
 
 /// Saves the newest messages (as many as fit the caps) and the dialogue state.
-pub(crate) fn save(key: &str, messages: &[Message], conversation: &Conversation) {
+pub(crate) fn save(
+    key: &str,
+    messages: &[Message],
+    conversation: &Conversation,
+    point: &SyncPoint,
+) {
     let Some(storage) = storage() else { return };
     let state = hex(&conversation.to_bytes());
     let mut start = messages.len().saturating_sub(MAX_MESSAGES);
@@ -104,12 +123,20 @@ pub(crate) fn save(key: &str, messages: &[Message], conversation: &Conversation)
         let list = js_sys::Array::new();
         for m in &messages[start..] {
             let item = js_sys::Object::new();
-            let author = if m.author == Author::Visitor {
-                "v"
-            } else {
-                "b"
+            let author = match m.author {
+                Author::Visitor => "v",
+                Author::Bot => "b",
+                Author::Agent => "g",
             };
             let _ = js_sys::Reflect::set(&item, &"a".into(), &author.into());
+            for (name, value) in [("c", &m.client_id), ("o", &m.outbox), ("r", &m.answers)] {
+                if let Some(value) = value {
+                    let _ = js_sys::Reflect::set(&item, &name.into(), &value.as_str().into());
+                }
+            }
+            if m.answered_here {
+                let _ = js_sys::Reflect::set(&item, &"h".into(), &true.into());
+            }
             let _ = js_sys::Reflect::set(&item, &"t".into(), &m.text.as_str().into());
             let _ = js_sys::Reflect::set(&item, &"m".into(), &m.time.into());
             if let Some(image) = &m.image {
@@ -135,6 +162,13 @@ pub(crate) fn save(key: &str, messages: &[Message], conversation: &Conversation)
         let _ = js_sys::Reflect::set(&record, &"v".into(), &VERSION.into());
         let _ = js_sys::Reflect::set(&record, &"state".into(), &state.as_str().into());
         let _ = js_sys::Reflect::set(&record, &"messages".into(), &list);
+        if let Some(session_id) = &point.session_id {
+            let _ = js_sys::Reflect::set(&record, &"sid".into(), &session_id.as_str().into());
+        }
+        let _ = js_sys::Reflect::set(&record, &"seq".into(), &(point.last_seq as f64).into());
+        if let Some(user_id) = &point.user_id {
+            let _ = js_sys::Reflect::set(&record, &"uid".into(), &user_id.as_str().into());
+        }
         let Some(text) = js_sys::JSON::stringify(&record)
             .ok()
             .and_then(|t| t.as_string())

@@ -23,6 +23,17 @@ pub(crate) struct UiText {
     pub(crate) send: &'static str,
     pub(crate) you: &'static str,
     pub(crate) bot: &'static str,
+    /// A person answering for the bot (human handoff).
+    pub(crate) agent: &'static str,
+    /// Marks a visitor message the server does not have yet (it is sent when back online).
+    pub(crate) not_sent: &'static str,
+    /// The connection to a chatlet server: online, reconnecting, offline.
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    pub(crate) online: &'static str,
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    pub(crate) connecting: &'static str,
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    pub(crate) offline: &'static str,
     pub(crate) loading: &'static str,
     pub(crate) load_failed: &'static str,
     /// Added to the launcher's label when bot messages arrived while the panel was closed.
@@ -46,6 +57,11 @@ impl UiText {
                 send: "发送",
                 you: "我",
                 bot: "机器人",
+                agent: "客服",
+                not_sent: "尚未发送",
+                online: "已连接",
+                connecting: "正在重新连接…暂由本页回答",
+                offline: "离线：由本页回答，恢复联网后自动发送您的消息",
                 loading: "正在加载…",
                 load_failed: "机器人加载失败",
                 unread: |n| format!("，{n} 条未读消息"),
@@ -64,6 +80,11 @@ impl UiText {
                 send: "傳送",
                 you: "我",
                 bot: "機器人",
+                agent: "客服",
+                not_sent: "尚未傳送",
+                online: "已連線",
+                connecting: "正在重新連線…暫由本頁回答",
+                offline: "離線：由本頁回答，恢復連線後自動傳送您的訊息",
                 loading: "正在載入…",
                 load_failed: "機器人載入失敗",
                 unread: |n| format!("，{n} 則未讀訊息"),
@@ -82,6 +103,11 @@ impl UiText {
                 send: "Send",
                 you: "You",
                 bot: "Bot",
+                agent: "Agent",
+                not_sent: "Not sent yet",
+                online: "Connected",
+                connecting: "Reconnecting… answers come from this page meanwhile",
+                offline: "Offline: answers come from this page; your messages are sent when you are back online",
                 loading: "Loading…",
                 load_failed: "The bot could not be loaded",
                 unread: |n| format!(", {n} unread"),

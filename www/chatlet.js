@@ -1,8 +1,10 @@
 /*! chatlet loader: the one classic <script> a page needs.
  *  <script src=".../chatlet.js" data-model="bot.chatlet" [data-title="..."] [data-lang="zh-CN|zh-TW|en|auto"]
- *          [data-theme="auto|light|dark"] [data-open] defer></script>
+ *          [data-theme="auto|light|dark"] [data-open]
+ *          [data-server="wss://chat.example" data-key="PUBLIC KEY" [data-user="SITE'S VISITOR ID"]] defer></script>
  *  It draws the launcher at once and loads the widget (ES module + wasm, from its own folder) only
- *  when the visitor opens the chat or the page has been idle for a moment. The handle is
+ *  when the visitor opens the chat or the page has been idle for a moment (the server-synced build,
+ *  sync/, when data-server is set). The handle is
  *  window.chatlet once loaded; the <chatlet-widget> element then fires "chatlet:ready". */
 (function () {
   "use strict";
@@ -23,6 +25,8 @@
     lang: data.lang,
     theme: data.theme,
     server: data.server,
+    key: data.key,
+    userId: data.user,
     open: data.open !== undefined && data.open !== "false"
   };
   // The same words the widget's launcher uses, so the button keeps its name when the widget takes over.
@@ -32,9 +36,10 @@
 
   function load() {
     if (loading) return loading;
-    loading = import(new URL("chatlet_widget.js", base).href)
+    var build = options.server ? "sync/chatlet_sync" : "chatlet_widget";
+    loading = import(new URL(build + ".js", base).href)
       .then(function (widget) {
-        return widget.default({ module_or_path: new URL("chatlet_widget_bg.wasm", base) }).then(function () {
+        return widget.default({ module_or_path: new URL(build + "_bg.wasm", base) }).then(function () {
           options.open = wantOpen;
           window.chatlet = widget.mount(host, options);
           host.dispatchEvent(new CustomEvent("chatlet:ready", { bubbles: true }));

@@ -11,19 +11,25 @@ export interface ChatletOptions {
   /** Color scheme: the visitor's preference (`auto`, the default) or a fixed one. Colors, font, radius, size and
    *  position are themed with CSS custom properties on the host element (`--chatlet-accent`, `--chatlet-font`, …). */
   theme?: "auto" | "light" | "dark";
-  /** A chatlet server to sync with. Not supported by this version: the bot answers in the page. */
+  /** A chatlet server to sync with (`wss://chat.example`): messages go through it (its bot, skills or a person
+   *  answer), the transcript is kept there, and offline the bot answers in the page while an outbox waits. */
   server?: string;
+  /** The server's public key (required with `server`). */
+  key?: string;
+  /** The site's id for the visitor; the widget draws and keeps one when absent. */
+  userId?: string;
 }
 
 /** Payload of the `message` event. */
 export interface ChatletMessage {
-  author: "visitor" | "bot";
+  author: "visitor" | "bot" | "agent";
   text: string;
   /** Milliseconds since 1970. */
   time: number;
 }
 
-/** Payload of the `connection` event. `local`: the widget answers in the page without a server. */
+/** Payload of the `connection` event. `local`: no server configured, the widget answers in the page;
+ *  `connecting`/`offline`: the page answers and keeps an outbox; `online`: the server answers. */
 export interface ChatletConnection {
   state: "local" | "connecting" | "online" | "offline";
 }

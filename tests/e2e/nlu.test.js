@@ -30,7 +30,7 @@ test("wasm predictions are identical to native ones", async () => {
 
   const { context, page, problems } = await openPage(env.browser, env.baseUrl, "en-US");
   const inBrowser = await page.evaluate(async ({ bytes, texts, now }) => {
-    const wasm = await import("/pkg/chatlet_widget.js");
+    const wasm = await import("/pkg/playground/chatlet_playground.js");
     await wasm.default();
     const nlu = new wasm.NluModel(new Uint8Array(bytes));
     return texts.map((text) => JSON.parse(nlu.understand(text, now)));
@@ -43,7 +43,7 @@ test("wasm predictions are identical to native ones", async () => {
 test("a damaged model is refused with an error, not a panic", async () => {
   const { context, page, problems } = await openPage(env.browser, env.baseUrl, "en-US");
   const message = await page.evaluate(async () => {
-    const wasm = await import("/pkg/chatlet_widget.js");
+    const wasm = await import("/pkg/playground/chatlet_playground.js");
     await wasm.default();
     try {
       new wasm.NluModel(new TextEncoder().encode("not a model"));

@@ -74,6 +74,6 @@ test("the packed package builds with Vite 7 and the widget works in the built ap
   await input.press("Enter");
   await log.getByRole("article", { name: "机器人" }).nth(1).filter({ hasText: "支付宝" }).waitFor({ timeout: 5000 });
   assert.equal(await page.evaluate(() => window.missingModel), "TypeError: chatlet: option `model` is required: the URL of a .chatlet model");
-  assert.deepEqual(problems, ["console: chatlet: unknown option `colour` ignored (known options: model, title, lang, open, theme, server)"]);
+  assert.deepEqual(problems, ["console: chatlet: unknown option `colour` ignored (known options: model, title, lang, open, theme, server, key, userId)"]);
   await context.close();
 });

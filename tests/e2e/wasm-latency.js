@@ -1,5 +1,6 @@
 // Benchmark (run by `cargo xtask bench`, not a test): p50 latency of the engine compiled to wasm
-// in headless Chromium, one utterance at a time through the JS API (`NluModel.understand`).
+// in headless Chromium, one utterance at a time through `NluModel.understand` (exported by the
+// authors' build in pkg/playground, the same engine code as the widget).
 // Browsers coarsen `performance.now()`, so each utterance is timed over REPEATS calls and the
 // mean is its latency; the median over utterances is reported.
 // usage: node wasm-latency.js MODEL TEST.jsonl OUT.json
@@ -16,7 +17,7 @@ const browser = await launchBrowser();
 try {
   const { page, problems } = await openPage(browser, await server.url, "en-US");
   const result = await page.evaluate(async ({ bytes, texts, repeats }) => {
-    const wasm = await import("/pkg/chatlet_widget.js");
+    const wasm = await import("/pkg/playground/chatlet_playground.js");
     await wasm.default();
     const nlu = new wasm.NluModel(new Uint8Array(bytes));
     for (const text of texts.slice(0, 20)) nlu.understand(text);

@@ -319,15 +319,18 @@ fn widget_sizes(root: &Path) -> Result<String> {
     let loader = size(&pkg.join("chatlet.js"))?;
     let glue = size(&pkg.join("chatlet_widget.js"))?;
     let wasm = size(&pkg.join("chatlet_widget_bg.wasm"))?;
+    let sync_glue = size(&pkg.join("sync").join("chatlet_sync.js"))?;
+    let sync_wasm = size(&pkg.join("sync").join("chatlet_sync_bg.wasm"))?;
     let model = size(&crate::widget_build::models_dir(root).join("shop-zh.chatlet"))?;
     let kb = |b: u64| format!("{:.1}", b as f64 / 1000.0);
     let mark = |ok: bool| if ok { "yes" } else { "**no**" };
     let engine = glue.1 + wasm.1;
     Ok(format!(
-        "\n## Widget download\n\nThe `pkg/` that `cargo xtask build` makes (wasm after `wasm-opt -Oz`); gzip -9 sizes.\n\n\
+        "\n## Widget download\n\nThe `pkg/` that `cargo xtask build` makes (wasm after `wasm-opt -Oz`, glue after terser); gzip -9 sizes.\n\n\
          | file | raw KB | gzip KB | target (gzip) | met |\n|---|---|---|---|---|\n\
          | loader `chatlet.js` | {} | {} | ≤ 3 KB | {} |\n\
          | wasm + JS glue, engine in both languages, no model | {} | {} | ≤ 150 KB (stretch 100) | {} |\n\
+         | the same with server sync (`pkg/sync/`, loaded only when `server` is set) | {} | {} | – | – |\n\
          | demo model `shop-zh.chatlet` | {} | {} | – | – |\n",
         kb(loader.0),
         kb(loader.1),
@@ -335,6 +338,8 @@ fn widget_sizes(root: &Path) -> Result<String> {
         kb(glue.0 + wasm.0),
         kb(engine),
         mark(engine <= 150_000),
+        kb(sync_glue.0 + sync_wasm.0),
+        kb(sync_glue.1 + sync_wasm.1),
         kb(model.0),
         kb(model.1),
     ))

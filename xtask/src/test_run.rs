@@ -110,9 +110,9 @@ pub(crate) fn run_all(root: &Path) -> Result<()> {
                 "--target",
                 "wasm32-unknown-unknown",
                 "--all-targets",
-                // Lints the playground's trainer too.
+                // Lints the playground's trainer and the server-synced build too.
                 "--features",
-                "playground",
+                "playground sync",
             ])
             .args(["--", "-D", "warnings"])
             .run(),

@@ -31,6 +31,13 @@ pub(crate) fn widget_package(root: &Path) -> Result<()> {
         std::fs::remove_dir_all(&pkg).context("cannot clear pkg/")?;
     }
     wasm_build(root, &[], &pkg, "chatlet_widget")?;
+    // The server-synced widget, loaded instead when a page sets `server`.
+    wasm_build(
+        root,
+        &["--features", "sync"],
+        &pkg.join("sync"),
+        "chatlet_sync",
+    )?;
     // The authors' playground: the same widget plus the trainer, kept out of the npm package.
     wasm_build(
         root,
@@ -70,10 +77,25 @@ fn wasm_build(root: &Path, features: &[&str], out_dir: &Path, out_name: &str) ->
         .arg(out_dir)
         .arg(&wasm)
         .run()?;
-    optimize_wasm(root, &out_dir.join(format!("{out_name}_bg.wasm")))
+    optimize_wasm(root, &out_dir.join(format!("{out_name}_bg.wasm")))?;
+    minify_glue(root, &out_dir.join(format!("{out_name}.js")))
 }
 
-/// Shrinks the wasm with `wasm-opt -Oz` from npm's binaryen (installed in `xtask/` by setup;
+/// Minifies wasm-bindgen's JS glue with terser (npm, in `xtask/`): about a third of its gzip
+/// size, and the glue is downloaded with the wasm.
+fn minify_glue(root: &Path, glue: &Path) -> Result<()> {
+    let before = std::fs::metadata(glue)?.len();
+    Cmd::new(root.join("xtask/node_modules/.bin/terser"))
+        .arg(glue)
+        .args(["--module", "--compress", "--mangle", "-o"])
+        .arg(glue)
+        .run()?;
+    let after = std::fs::metadata(glue)?.len();
+    println!("xtask: terser: {before} -> {after} bytes");
+    Ok(())
+}
+
+/// Shrinks the wasm with `wasm-opt -Oz --converge` from npm's binaryen (installed in `xtask/` by setup;
 /// Debian's binaryen 108 produces wasm that fails to load). The features are those rustc's
 /// wasm32 target emits by default.
 fn optimize_wasm(root: &Path, wasm: &Path) -> Result<()> {
@@ -82,6 +104,7 @@ fn optimize_wasm(root: &Path, wasm: &Path) -> Result<()> {
     Cmd::new(&wasm_opt)
         .args([
             "-Oz",
+            "--converge",
             "--enable-bulk-memory",
             "--enable-nontrapping-float-to-int",
             "--enable-sign-ext",
@@ -120,9 +143,10 @@ fn package_json(root: &Path) -> Result<String> {
   "exports": {{
     ".": {{ "types": "./index.d.ts", "default": "./index.js" }},
     "./loader": "./chatlet.js",
-    "./chatlet_widget_bg.wasm": "./chatlet_widget_bg.wasm"
+    "./chatlet_widget_bg.wasm": "./chatlet_widget_bg.wasm",
+    "./sync/chatlet_sync_bg.wasm": "./sync/chatlet_sync_bg.wasm"
   }},
-  "files": ["index.js", "index.d.ts", "chatlet.js", "chatlet_widget.js", "chatlet_widget.d.ts", "chatlet_widget_bg.wasm", "README.md"],
+  "files": ["index.js", "index.d.ts", "chatlet.js", "chatlet_widget.js", "chatlet_widget.d.ts", "chatlet_widget_bg.wasm", "sync/chatlet_sync.js", "sync/chatlet_sync.d.ts", "sync/chatlet_sync_bg.wasm", "README.md"],
   "sideEffects": false,
   "keywords": ["chatbot", "chat-widget", "wasm", "nlu", "offline", "chinese"]
 }}

@@ -188,18 +188,18 @@ impl IntentClassifier {
         };
         let probabilities =
             in_scope_probabilities(&scores, coverage, self.temperature, self.coverage_power);
-        let mut order: Vec<usize> = (0..probabilities.len()).collect();
-        // Best first, ties in model order: a total order, so results are deterministic.
-        let better = |a: &usize, b: &usize| {
-            probabilities[*b]
-                .total_cmp(&probabilities[*a])
-                .then(a.cmp(b))
-        };
-        if order.len() > RANKING_SIZE {
-            order.select_nth_unstable_by(RANKING_SIZE - 1, better);
+        // Best first, ties in model order (a total order, so results are deterministic). Kept by
+        // insertion: one pass over the intents, and no sort linked into the widget for it.
+        let mut order: Vec<usize> = Vec::with_capacity(RANKING_SIZE + 1);
+        for (k, &p) in probabilities.iter().enumerate() {
+            let beaten = |o: &usize| probabilities[*o].total_cmp(&p).is_lt();
+            if order.len() == RANKING_SIZE && !order.last().is_some_and(beaten) {
+                continue;
+            }
+            let at = order.iter().position(beaten).unwrap_or(order.len());
+            order.insert(at, k);
             order.truncate(RANKING_SIZE);
         }
-        order.sort_unstable_by(better);
         let ranking: Vec<Scored<'_>> = order
             .iter()
             .take(RANKING_SIZE)

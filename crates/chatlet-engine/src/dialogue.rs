@@ -248,12 +248,8 @@ impl Policy {
         if let (Some(limit), Some(last)) = (self.session_minutes, state.last_turn)
             && minute - last > i64::from(limit)
         {
-            let kept: BTreeMap<String, String> = state
-                .slots
-                .iter()
-                .filter(|(k, _)| self.carry_over.contains(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let mut kept = std::mem::take(&mut state.slots);
+            kept.retain(|k, _| self.carry_over.contains(k));
             *state = Conversation {
                 slots: kept,
                 turns: state.turns,

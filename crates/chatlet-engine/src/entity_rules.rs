@@ -172,17 +172,11 @@ fn lookup(
         })
         .filter(|(s, _)| !s.is_empty())
         .collect();
-    // Longest first; among equally long ones the first declared (the index makes the order total,
-    // and one unstable sort keeps the widget smaller than a stable one per key type).
-    let mut order: Vec<(std::cmp::Reverse<usize>, usize)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (std::cmp::Reverse(e.0.len()), i))
-        .collect();
-    order.sort_unstable();
+    // Longest first; among equally long ones the first declared.
+    let order = longest_first(entries.iter().map(|e| (0, e.0.len())));
     let entries: Vec<(Vec<char>, &str)> = order
         .into_iter()
-        .map(|(_, i)| std::mem::take(&mut entries[i]))
+        .map(|i| std::mem::take(&mut entries[i]))
         .collect();
     let mut taken = vec![false; folded.len()];
     let mut i = 0;
@@ -257,28 +251,48 @@ fn close_enough(a: &[char], b: &[char]) -> bool {
 
 /// Keeps the longest of overlapping mentions (earlier ones win ties) and sorts by position.
 pub(crate) fn resolve_overlaps(mentions: Vec<Mention>) -> Vec<Mention> {
-    let mut order: Vec<usize> = (0..mentions.len()).collect();
-    order.sort_unstable_by_key(|&i| (std::cmp::Reverse(mentions[i].end - mentions[i].start), i));
-    let mut keep = vec![false; mentions.len()];
     let mut kept: Vec<usize> = Vec::new();
-    for i in order {
+    for i in longest_first(mentions.iter().map(|m| (m.start, m.end))) {
         let m = &mentions[i];
         if kept
             .iter()
             .all(|&k| mentions[k].end <= m.start || m.end <= mentions[k].start)
         {
             kept.push(i);
-            keep[i] = true;
         }
     }
-    let mut out: Vec<Mention> = mentions
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(m, k)| k.then_some(m))
+    // Kept mentions do not overlap, so their starts differ: sorting (start, index) is exact.
+    let mut by_start: Vec<u64> = kept
+        .iter()
+        .map(|&i| (saturating_u32(mentions[i].start) << 32) | i as u64)
         .collect();
-    // Kept mentions do not overlap, so their starts differ and an unstable sort is exact.
-    out.sort_unstable_by_key(|m| m.start);
-    out
+    by_start.sort_unstable();
+    let mut slots: Vec<Option<Mention>> = mentions.into_iter().map(Some).collect();
+    by_start
+        .into_iter()
+        .filter_map(|key| slots[(key & u64::from(u32::MAX)) as usize].take())
+        .collect()
+}
+
+/// Indices of `spans` (start, end) longest first, ties in index order.
+///
+/// Every sort in the engine's runtime sorts `u64` keys, so that the widget links a single sort.
+fn longest_first(spans: impl Iterator<Item = (usize, usize)>) -> Vec<usize> {
+    let mut keys: Vec<u64> = spans
+        .enumerate()
+        .map(|(i, (start, end))| {
+            let shorter = u32::MAX - saturating_u32(end.saturating_sub(start)) as u32;
+            (u64::from(shorter) << 32) | i as u64
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.into_iter()
+        .map(|key| (key & u64::from(u32::MAX)) as usize)
+        .collect()
+}
+
+fn saturating_u32(n: usize) -> u64 {
+    n.min(u32::MAX as usize) as u64
 }
 
 #[cfg(test)]

@@ -45,40 +45,63 @@ pub type Weighted = (FeatureId, f32);
 /// A third list holds just the words (a subset of the first group): how many of them the model
 /// knows tells how familiar the utterance is.
 pub fn extract(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
-    let (mut words, mut pieces) = ids(tokens);
-    let mut unigrams: Vec<FeatureId> = tokens.iter().map(|t| hash(b'u', &[&t.text])).collect();
-    for group in [&mut words, &mut pieces, &mut unigrams] {
-        group.sort_unstable();
-        group.dedup();
-    }
-    [words, pieces, unigrams]
+    let (words, pieces) = ids(tokens);
+    let unigrams = tokens.iter().map(|t| hash(b'u', &[&t.text])).collect();
+    [words, pieces, unigrams].map(sorted_unique)
+}
+
+/// Sorts and deduplicates ids, as `u64` keys: every sort in the engine's runtime sorts `u64`,
+/// so that the widget links a single sort.
+fn sorted_unique(ids: Vec<FeatureId>) -> Vec<FeatureId> {
+    let mut keys: Vec<u64> = ids.into_iter().map(u64::from).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter().map(|key| key as FeatureId).collect()
 }
 
 /// The groups of [`extract`] that are scored (the third only measures familiarity).
 pub const SCORED_GROUPS: usize = 2;
 
 /// Gives each feature `weight(id)` and scales each group to unit length; sorted by id.
+///
+/// Each group must be sorted and deduplicated, as [`extract`] makes them: the groups are then
+/// merged rather than sorted again (faster, and no sort of another element type in the widget).
 pub fn weigh(groups: &[Vec<FeatureId>], weight: impl Fn(FeatureId) -> f32) -> Vec<Weighted> {
-    let mut out: Vec<Weighted> = Vec::with_capacity(groups.iter().map(Vec::len).sum());
+    let mut out: Vec<Weighted> = Vec::new();
     for group in groups {
-        let start = out.len();
-        out.extend(group.iter().map(|&id| (id, weight(id))));
-        let norm = out[start..].iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        debug_assert!(group.windows(2).all(|w| w[0] < w[1]), "unsorted group");
+        let mut scaled: Vec<Weighted> = group.iter().map(|&id| (id, weight(id))).collect();
+        let norm = scaled.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
         if norm > 0.0 {
-            for (_, v) in &mut out[start..] {
+            for (_, v) in &mut scaled {
                 *v /= norm;
             }
         }
+        out = merge(&out, &scaled);
     }
-    out.sort_unstable_by_key(|&(id, _)| id);
-    // The rare id in both groups (a hash collision) gets both values.
-    out.dedup_by(|later, kept| {
-        let same = later.0 == kept.0;
-        if same {
-            kept.1 += later.1;
+    out
+}
+
+/// Merges two lists sorted by id; an id in both (a rare hash collision) gets both values.
+fn merge(a: &[Weighted], b: &[Weighted]) -> Vec<Weighted> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = (a[i], b[j]);
+        if x.0 < y.0 {
+            out.push(x);
+            i += 1;
+        } else if y.0 < x.0 {
+            out.push(y);
+            j += 1;
+        } else {
+            out.push((x.0, x.1 + y.1));
+            i += 1;
+            j += 1;
         }
-        same
-    });
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
     out
 }
 

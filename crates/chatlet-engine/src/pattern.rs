@@ -578,7 +578,21 @@ impl Parser {
                 }
             }
         }
-        ranges.sort_unstable();
+        // Sorted as packed `u64` keys: the engine's one sort instantiation (see entity_rules).
+        let mut keys: Vec<u64> = ranges
+            .iter()
+            .map(|&(lo, hi)| (u64::from(lo) << 32) | u64::from(hi))
+            .collect();
+        keys.sort_unstable();
+        let ranges = keys
+            .into_iter()
+            .filter_map(|key| {
+                Some((
+                    char::from_u32((key >> 32) as u32)?,
+                    char::from_u32(key as u32)?,
+                ))
+            })
+            .collect();
         Ok(Class { ranges, negated })
     }
 }
