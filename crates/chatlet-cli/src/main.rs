@@ -145,6 +145,20 @@ enum Command {
         /// Requests per second one API key may make (bursts of twice as many).
         #[arg(long, default_value_t = 200.0)]
         rate_per_key: f64,
+        /// An action answered by a webhook, as NAME=http://host:port/path; repeatable. The
+        /// server POSTs the action's slots there (see docs/protocol.md, "Skills").
+        #[arg(long, value_name = "NAME=URL")]
+        skill: Vec<String>,
+        /// Sent to the webhooks as `Authorization: Bearer <token>`; also CHATLET_SKILL_TOKEN.
+        #[arg(long, env = "CHATLET_SKILL_TOKEN", hide_env_values = true)]
+        skill_token: Option<String>,
+        /// Webhook calls in flight at once.
+        #[arg(long, default_value_t = 32)]
+        skill_concurrency: usize,
+        /// Webhook calls that may wait for a free slot; beyond them the action's fallback
+        /// answers at once.
+        #[arg(long, default_value_t = 256)]
+        skill_queue: usize,
     },
 }
 
@@ -220,6 +234,10 @@ fn run(cli: Cli) -> Result<()> {
             allow_origin,
             rate_per_address,
             rate_per_key,
+            skill,
+            skill_token,
+            skill_concurrency,
+            skill_queue,
         } => serve(
             &addr,
             root,
@@ -235,6 +253,13 @@ fn run(cli: Cli) -> Result<()> {
                 limits: chatlet_server::RateLimits {
                     per_key: (rate_per_key, 2.0 * rate_per_key),
                     per_address: (rate_per_address, 3.0 * rate_per_address),
+                },
+                skills: chatlet_server::SkillSettings {
+                    webhooks: skill_webhooks(&skill)?,
+                    token: skill_token,
+                    concurrency: skill_concurrency,
+                    queue: skill_queue,
+                    ..chatlet_server::SkillSettings::default()
                 },
             },
         ),
@@ -661,6 +686,26 @@ struct ApiSettings {
     db: Option<PathBuf>,
     keys: chatlet_server::ApiKeys,
     limits: chatlet_server::RateLimits,
+    skills: chatlet_server::SkillSettings,
+}
+
+/// `--skill NAME=URL` flags as a map from action name to URL.
+fn skill_webhooks(flags: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut webhooks = std::collections::BTreeMap::new();
+    for flag in flags {
+        let Some((name, url)) = flag.split_once('=') else {
+            bail!(
+                "--skill `{flag}`: expected NAME=URL, as in check_order=http://127.0.0.1:9000/orders"
+            );
+        };
+        if webhooks
+            .insert(name.trim().to_owned(), url.trim().to_owned())
+            .is_some()
+        {
+            bail!("--skill `{flag}`: the action `{name}` has two webhooks");
+        }
+    }
+    Ok(webhooks)
 }
 
 fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings) -> Result<()> {
@@ -687,7 +732,26 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings)
         ),
         None => std::sync::Arc::new(chatlet_server::SqliteStore::in_memory()?),
     };
-    let api = chatlet_server::Api::new(model, settings.keys, settings.limits, store);
+    for action in settings.skills.webhooks.keys() {
+        let Some(model) = &model else {
+            bail!("--skill needs --model: the webhooks answer the bot's actions");
+        };
+        let actions = &model.policy().actions;
+        if !actions.iter().any(|a| &a.name == action) {
+            let names: Vec<&str> = actions.iter().map(|a| a.name.as_str()).collect();
+            bail!(
+                "--skill {action}: the bot has no action `{action}` (its actions: {})",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            );
+        }
+    }
+    let skills = chatlet_server::Skills::new(settings.skills).context("cannot use --skill")?;
+    let api =
+        chatlet_server::Api::new(model, settings.keys, settings.limits, store).with_skills(skills);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr)

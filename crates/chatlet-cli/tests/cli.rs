@@ -470,3 +470,54 @@ fn a_bot_split_over_a_folder_reports_problems_in_the_right_file() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn serve_refuses_skills_it_cannot_call_before_it_listens() {
+    let dir = scratch("skills");
+    let model = train_to(&repo().join("bots/shop-zh"), &dir);
+    let root = repo();
+    let root = root.to_str().unwrap();
+    for (skill, expected) in [
+        (
+            "nope=http://127.0.0.1:9/hook",
+            "no action `nope` (its actions: check_order)",
+        ),
+        (
+            "check_order=https://skills.example/hook",
+            "https webhooks are not supported",
+        ),
+        ("check_order", "expected NAME=URL"),
+    ] {
+        let args = [
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--root",
+            root,
+            "--model",
+            &model,
+            "--skill",
+            skill,
+        ];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chatlet"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chatlet runs");
+        // A server that started anyway would run forever: give it 20 s, then fail.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("`serve --skill {skill}` started instead of refusing");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "--skill {skill}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(expected), "--skill {skill}: {stderr}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

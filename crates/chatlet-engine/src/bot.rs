@@ -334,7 +334,7 @@ impl<'a> Checker<'a> {
         for (file, slot, at) in std::mem::take(&mut self.slot_uses) {
             if !bot.entities.iter().any(|(n, _)| *n == slot) && !bot.context.contains(&slot) {
                 self.source_name = file;
-                self.error(at, format!("a response uses `{{{slot}}}`, but no entity `{slot}` is declared under `entities:` to fill it (or under `context:` when the page sets it)"));
+                self.error(at, format!("a response uses `{{{slot}}}`, but no entity `{slot}` is declared under `entities:` to fill it (or under `context:` when the page or an action sets it)"));
             }
         }
         bot

@@ -5,6 +5,7 @@
 use crate::clock::UtcTime;
 use crate::error::ApiError;
 use crate::gateway::Role;
+use crate::skills::{SkillAnswer, SkillRequest};
 use crate::storage::{MessageRecord, NewMessage, SessionState};
 use crate::{Api, AppState, client_address};
 use axum::Json;
@@ -44,13 +45,16 @@ pub(crate) async fn chat(
         context: request.context,
         client_id: None,
     };
-    let turn = {
+    let mut turn = {
         let api = api.clone();
         tokio::task::spawn_blocking(move || run_turn(&api, input))
             .await
             .map_err(|e| ApiError::Storage(format!("the chat turn failed: {e}")))??
     };
-    broadcast_from(&api, &turn.session_id, turn.visitor_seq).await;
+    if let Some(request) = turn.pending.take() {
+        // The REST answer waits for the skill (within its timeout); sockets do not.
+        turn.replies.extend(run_skill(&api, request).await?);
+    }
     Ok(Json(ChatResponse {
         session_id: turn.session_id,
         reply: turn
@@ -76,18 +80,136 @@ pub(crate) async fn chat(
     }))
 }
 
-/// Sends the session's events from `first_seq` on to every connection that follows it.
-pub(crate) async fn broadcast_from(api: &Arc<Api>, session_id: &str, first_seq: u64) {
-    let store = api.store.clone();
-    let id = session_id.to_owned();
-    let records =
-        tokio::task::spawn_blocking(move || store.messages_after(&id, first_seq.saturating_sub(1)))
-            .await;
-    if let Ok(Ok(Some(records))) = records {
-        for record in records {
-            api.connections
-                .push(session_id, &ServerFrame::Event(event(record)));
+/// Calls an action's webhook, then stores and pushes what the bot says about its outcome (the
+/// fallback when it failed). Connections following the session see the bot typing meanwhile.
+pub(crate) async fn run_skill(
+    api: &Arc<Api>,
+    request: SkillRequest,
+) -> Result<Vec<Event>, ApiError> {
+    api.connections
+        .push(&request.session_id, &ServerFrame::Typing { on: true });
+    let answer = api.skills.call(&request).await.ok();
+    let result = {
+        let api = api.clone();
+        let (session_id, action) = (request.session_id.clone(), request.action);
+        tokio::task::spawn_blocking(move || finish_action(&api, &session_id, &action, answer))
+            .await
+            .map_err(|e| ApiError::Storage(format!("the skill's answer was not stored: {e}")))?
+    };
+    api.connections
+        .push(&request.session_id, &ServerFrame::Typing { on: false });
+    result
+}
+
+/// Applies a skill's answer (or its failure: `None`) to the session's conversation and stores
+/// what the bot says. Blocking; takes the session's turn.
+fn finish_action(
+    api: &Api,
+    session_id: &str,
+    action: &str,
+    answer: Option<SkillAnswer>,
+) -> Result<Vec<Event>, ApiError> {
+    let Some(model) = api.model.clone() else {
+        return Ok(Vec::new());
+    };
+    let _turn = api.session_locks.lock(session_id);
+    let Some(mut state) = api.store.session(session_id)? else {
+        return Ok(Vec::new());
+    };
+    let mut conversation = Conversation::from_bytes(&state.conversation).unwrap_or_default();
+    let mut messages = Vec::new();
+    match answer {
+        Some(answer) => {
+            if !answer.slots.is_empty() {
+                let outcome = ActionOutcome::SetSlots(answer.slots);
+                messages.extend(
+                    model
+                        .action_result(&mut conversation, action, outcome)
+                        .messages,
+                );
+            }
+            if let Some(text) = answer.text {
+                let outcome = ActionOutcome::Replied(text);
+                messages.extend(
+                    model
+                        .action_result(&mut conversation, action, outcome)
+                        .messages,
+                );
+            }
         }
+        None => {
+            let outcome = ActionOutcome::Unavailable;
+            messages.extend(
+                model
+                    .action_result(&mut conversation, action, outcome)
+                    .messages,
+            );
+        }
+    }
+    state.conversation = conversation.to_bytes();
+    let stored = messages.iter().map(bot_message).collect();
+    Ok(store_events(api, session_id, Some(&state), stored)?.unwrap_or_default())
+}
+
+/// Stores `messages` as the session's next events (and its state, unless `None`) and pushes
+/// them to every connection following it. The caller holds the session's turn, so connections
+/// receive a session's events in the order of their numbers: a widget takes a number lower than
+/// one it has seen for a replayed duplicate and drops it. `None` when the session does not exist.
+fn store_events(
+    api: &Api,
+    session_id: &str,
+    state: Option<&SessionState>,
+    messages: Vec<NewMessage>,
+) -> Result<Option<Vec<Event>>, ApiError> {
+    let at = UtcTime::now().rfc3339();
+    let Some(numbers) = api.store.save_turn(session_id, state, &messages, &at)? else {
+        return Ok(None);
+    };
+    let events: Vec<Event> = messages
+        .into_iter()
+        .zip(numbers)
+        .map(|(m, seq)| {
+            event(MessageRecord {
+                seq,
+                author: m.author,
+                text: m.text,
+                at: at.clone(),
+                client_id: m.client_id,
+                rich: m.rich,
+            })
+        })
+        .collect();
+    for event in &events {
+        api.connections
+            .push(session_id, &ServerFrame::Event(event.clone()));
+    }
+    Ok(Some(events))
+}
+
+/// A bot message as stored: its text, and its buttons, image and link card as JSON beside it.
+fn bot_message(message: &chatlet_engine::dialogue::Message) -> NewMessage {
+    let rich = Rich {
+        buttons: message
+            .buttons
+            .iter()
+            .map(|b| Button {
+                title: b.title.clone(),
+                payload: b.payload.clone(),
+            })
+            .collect(),
+        image: message.image.clone(),
+        link: message.link.as_ref().map(|l| Link {
+            title: l.title.clone(),
+            url: l.url.clone(),
+        }),
+    };
+    let rich = (!rich.buttons.is_empty() || rich.image.is_some() || rich.link.is_some())
+        .then(|| serde_json::to_string(&rich).unwrap_or_default());
+    NewMessage {
+        author: Author::Bot,
+        text: message.text.clone(),
+        client_id: None,
+        rich,
     }
 }
 
@@ -117,6 +239,8 @@ pub(crate) struct TurnOutput {
     pub(crate) entities: Vec<EntityValue>,
     pub(crate) action: Option<String>,
     pub(crate) handoff: bool,
+    /// An action a webhook answers: called after the turn is stored (see [`run_skill`]).
+    pub(crate) pending: Option<SkillRequest>,
 }
 
 /// The quick replies, image and link card of a bot message, stored as JSON beside its text.
@@ -182,6 +306,7 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
             entities: Vec::new(),
             action: None,
             handoff: false,
+            pending: None,
         });
     }
     let mut conversation = saved
@@ -204,11 +329,26 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
     if turn.handoff {
         mode = Mode::Agent;
     }
-    let action = turn.action.take().map(|a| a.name);
-    if let Some(name) = &action {
-        // Server-side skills are not here yet: the action's fallback answers.
-        let result = model.action_result(&mut conversation, name, ActionOutcome::Unavailable);
-        turn.messages.extend(result.messages);
+    let request = turn.action.take();
+    let action = request.as_ref().map(|a| a.name.clone());
+    let mut pending = None;
+    if let Some(request) = request {
+        if api.skills.handles(&request.name) {
+            pending = Some(SkillRequest {
+                action: request.name,
+                session_id: session_id.clone(),
+                user_id: input.user_id.clone(),
+                text: input.text.clone(),
+                slots: request.slots,
+                seq: 0,
+                timeout: std::time::Duration::from_millis(request.timeout_ms.into()),
+            });
+        } else {
+            // No webhook for it: the action's fallback answers.
+            let outcome = ActionOutcome::Unavailable;
+            let result = model.action_result(&mut conversation, &request.name, outcome);
+            turn.messages.extend(result.messages);
+        }
     }
     let intents = std::mem::take(&mut turn.ranking)
         .into_iter()
@@ -220,60 +360,27 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
         client_id: input.client_id.clone(),
         rich: None,
     }];
-    for message in &turn.messages {
-        let rich = Rich {
-            buttons: message
-                .buttons
-                .iter()
-                .map(|b| Button {
-                    title: b.title.clone(),
-                    payload: b.payload.clone(),
-                })
-                .collect(),
-            image: message.image.clone(),
-            link: message.link.as_ref().map(|l| Link {
-                title: l.title.clone(),
-                url: l.url.clone(),
-            }),
-        };
-        let rich = (!rich.buttons.is_empty() || rich.image.is_some() || rich.link.is_some())
-            .then(|| serde_json::to_string(&rich).unwrap_or_default());
-        stored.push(NewMessage {
-            author: Author::Bot,
-            text: message.text.clone(),
-            client_id: None,
-            rich,
-        });
-    }
+    stored.extend(turn.messages.iter().map(bot_message));
     let state = SessionState {
         user_id: input.user_id.clone(),
         conversation: conversation.to_bytes(),
         mode,
     };
-    let at = now.rfc3339();
-    let numbers = store
-        .save_turn(&session_id, Some(&state), &stored, &at)?
-        .unwrap_or_default();
+    let mut events = store_events(api, &session_id, Some(&state), stored)?.unwrap_or_default();
     api.metrics.count_chat();
-    tracing::info!(session = %session_id, replies = stored.len() - 1, "chat turn");
-    let replies = stored
-        .into_iter()
-        .zip(&numbers)
-        .skip(1)
-        .map(|(m, &seq)| {
-            event(MessageRecord {
-                seq,
-                author: m.author,
-                text: m.text,
-                at: at.clone(),
-                client_id: None,
-                rich: m.rich,
-            })
-        })
-        .collect();
+    tracing::info!(session = %session_id, replies = events.len().saturating_sub(1), "chat turn");
+    let visitor_seq = if events.is_empty() {
+        0
+    } else {
+        events.remove(0).seq
+    };
+    if let Some(pending) = &mut pending {
+        pending.seq = visitor_seq;
+    }
+    let replies = events;
     Ok(TurnOutput {
         session_id,
-        visitor_seq: numbers.first().copied().unwrap_or_default(),
+        visitor_seq,
         duplicate: false,
         replies,
         intents,
@@ -289,6 +396,7 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
             .collect(),
         action,
         handoff: turn.handoff,
+        pending,
     })
 }
 
@@ -471,33 +579,23 @@ pub(crate) async fn agent_message(
             ));
         }
     };
-    let at = UtcTime::now().rfc3339();
-    let store = api.store.clone();
-    let (id, stored_text, stored_at) = (session_id.clone(), text.clone(), at.clone());
-    let numbers = tokio::task::spawn_blocking(move || {
-        let message = NewMessage {
-            author: Author::Agent,
-            text: stored_text,
-            client_id: None,
-            rich: None,
-        };
-        store.save_turn(&id, None, &[message], &stored_at)
-    })
-    .await
-    .map_err(|e| ApiError::Storage(e.to_string()))??
-    .ok_or(ApiError::SessionNotFound)?;
-    let event = Event {
-        seq: numbers.first().copied().unwrap_or_default(),
-        author: Author::Agent,
-        text,
-        at,
-        client_id: None,
-        buttons: Vec::new(),
-        image: None,
-        link: None,
+    let event = {
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = api.session_locks.lock(&session_id);
+            let message = NewMessage {
+                author: Author::Agent,
+                text,
+                client_id: None,
+                rich: None,
+            };
+            store_events(&api, &session_id, None, vec![message])
+        })
+        .await
+        .map_err(|e| ApiError::Storage(e.to_string()))??
+        .and_then(|events| events.into_iter().next())
+        .ok_or(ApiError::SessionNotFound)?
     };
-    api.connections
-        .push(&session_id, &ServerFrame::Event(event.clone()));
     Ok(Json(event))
 }
 

@@ -8,12 +8,14 @@ mod connections;
 mod error;
 mod gateway;
 mod metrics;
+mod skills;
 mod socket;
 mod storage;
 
 pub use chat::{MAX_BODY_BYTES, MAX_QUERY_CHARS};
 pub use error::ApiError;
 pub use gateway::{ApiKeys, RateLimits};
+pub use skills::{SkillConfigError, SkillSettings, Skills};
 pub use socket::SocketLimits;
 pub use storage::{MessageRecord, NewMessage, SessionState, SqliteStore, Storage, StorageError};
 
@@ -43,6 +45,8 @@ pub struct Api {
     session_locks: connections::SessionLocks,
     /// Set when the server stops: sockets close with "going away".
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// The actions answered by webhooks.
+    skills: Skills,
 }
 
 impl Api {
@@ -61,7 +65,14 @@ impl Api {
             socket_limits: SocketLimits::default(),
             session_locks: connections::SessionLocks::default(),
             shutdown: tokio::sync::watch::channel(false).0,
+            skills: Skills::default(),
         }
+    }
+
+    /// The same API with actions answered by these webhooks.
+    pub fn with_skills(mut self, skills: Skills) -> Api {
+        self.skills = skills;
+        self
     }
 
     /// The same API with other socket timeouts and limits.

@@ -75,7 +75,7 @@ pub(crate) async fn metrics(
         .admit(&headers, crate::client_address(&request), Role::Admin)?;
     Ok((
         [("content-type", "text/plain; version=0.0.4")],
-        state.api.metrics.render(),
+        state.api.metrics.render() + &state.api.skills.render_metrics(),
     )
         .into_response())
 }

@@ -337,10 +337,18 @@ impl Connection {
             duplicate: turn.duplicate,
         })
         .await?;
-        self.send(&ServerFrame::Typing { on: false }).await?;
-        if !turn.duplicate {
-            // The visitor's own message too, for the session's other tabs.
-            crate::chat::broadcast_from(&self.api, session_id, turn.visitor_seq).await;
+        match turn.pending {
+            // The skill answers in its own time: this connection goes on reading (pings, more
+            // messages) and receives the answer with every other follower of the session.
+            Some(request) => {
+                let api = self.api.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = crate::chat::run_skill(&api, request).await {
+                        tracing::error!(?error, "a skill's answer was not stored");
+                    }
+                });
+            }
+            None => self.send(&ServerFrame::Typing { on: false }).await?,
         }
         Ok(())
     }
