@@ -280,13 +280,18 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
     let model = api.model.clone().ok_or(ApiError::NotConfigured(
         "the server has no bot: start it with --model FILE.chatlet",
     ))?;
-    let session_id = match &input.session_id {
-        Some(id) => id.clone(),
-        None => new_session_id()?,
+    let (session_id, drawn) = match &input.session_id {
+        Some(id) => (id.clone(), false),
+        None => (new_session_id()?, true),
     };
     let _turn = api.session_locks.lock(&session_id);
     let store = &api.store;
-    let saved = store.session(&session_id)?;
+    // An id the server just drew (128 random bits) names no stored session.
+    let saved = if drawn {
+        None
+    } else {
+        store.session(&session_id)?
+    };
     if let Some(saved) = &saved
         && saved.user_id != input.user_id
     {
@@ -368,7 +373,7 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
     };
     let mut events = store_events(api, &session_id, Some(&state), stored)?.unwrap_or_default();
     api.metrics.count_chat();
-    tracing::info!(session = %session_id, replies = events.len().saturating_sub(1), "chat turn");
+    tracing::debug!(session = %session_id, replies = events.len().saturating_sub(1), "chat turn");
     let visitor_seq = if events.is_empty() {
         0
     } else {
