@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 const KEY: &str = "load-test-admin-key";
 
@@ -61,11 +62,24 @@ fn start_server(root: &Path, model: &Path) -> Result<Server> {
     Ok(Server { child, address })
 }
 
-fn generator(root: &Path, args: &str) -> Result<Value> {
+/// Runs the generator; one that is still running after `limit` is killed and the run fails.
+fn generator(root: &Path, args: &str, limit: Duration) -> Result<Value> {
     let binary = root.join("target/release/chatlet-load");
-    let output = with_file_limit(&format!("'{}' {args}", binary.display()))
-        .output()
+    let mut child = with_file_limit(&format!("'{}' {args}", binary.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .context("cannot run chatlet-load")?;
+    let deadline = Instant::now() + limit;
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("chatlet-load {args} was still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let output = child.wait_with_output()?;
     if !output.status.success() {
         bail!(
             "chatlet-load {args} failed: {}",
@@ -88,25 +102,71 @@ pub(crate) fn run(root: &Path, sessions: usize, seconds: u64, model: &Path) -> R
             "chatlet-load",
         ])
         .run()?;
+    let limit = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "ulimit -Hn"])
+            .output()?
+            .stdout,
+    )?;
+    let limit = limit.trim();
+    if limit != "unlimited" && limit.parse::<usize>().unwrap_or(0) < sessions + 1000 {
+        bail!(
+            "{sessions} sessions need about {} open files per process; the hard limit here is {limit}",
+            sessions + 1000
+        );
+    }
     let server = start_server(root, model)?;
     let pid = server.child.id();
     println!(
         "xtask: {sessions} sockets for {seconds} s against {}",
         server.address
     );
+    // Opening at 1,000 a second, the hold, the stragglers' grace, and slack.
+    let limit = Duration::from_secs(sessions as u64 / 1000 + seconds + 60);
     let sockets = generator(
         root,
         &format!(
             "sockets {} {KEY} {sessions} {seconds} {pid}",
             server.address
         ),
+        limit,
     )?;
     println!("xtask: sockets {sockets}");
-    let rest = generator(root, &format!("rest {} {KEY} 10 32", server.address))?;
+    let rest = generator(
+        root,
+        &format!("rest {} {KEY} 10 32", server.address),
+        Duration::from_secs(60),
+    )?;
     println!("xtask: rest {rest}");
     Ok(
         serde_json::json!({ "sockets": sockets, "rest": rest, "model": model.display().to_string() }),
     )
+}
+
+/// What `cargo xtask test` asks of a [`run`]: every session opened and held to the end, and the
+/// REST endpoint answering throughout.
+pub(crate) fn check(result: &Value, sessions: usize) -> Result<()> {
+    let s = &result["sockets"];
+    let count = |v: &Value| v.as_u64().unwrap_or(0);
+    if count(&s["opened"]) != sessions as u64 {
+        bail!("{} of {sessions} sessions opened", count(&s["opened"]));
+    }
+    if count(&s["unexpected_disconnects"]) != 0 {
+        bail!(
+            "{} sessions were disconnected",
+            count(&s["unexpected_disconnects"])
+        );
+    }
+    if count(&s["pongs"]) < sessions as u64 {
+        bail!(
+            "{} pongs for {sessions} sessions: heartbeats went unanswered",
+            count(&s["pongs"])
+        );
+    }
+    if count(&result["rest"]["chatlet"]["requests"]) == 0 {
+        bail!("no REST request was answered");
+    }
+    Ok(())
 }
 
 /// The BENCHMARKS.md section for a [`run`] result.

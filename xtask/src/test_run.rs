@@ -67,6 +67,16 @@ impl Tally {
         }
     }
 
+    /// A step that is one test of its own.
+    fn check(&mut self, name: &str, result: Result<()>) {
+        if result.is_ok() {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        self.step(name, result);
+    }
+
     fn teed(&mut self, name: &str, cmd: Cmd) {
         let (result, output) = cmd.run_teed();
         self.read_counts(&output);
@@ -128,6 +138,7 @@ pub(crate) fn run_all(root: &Path) -> Result<()> {
     tally.step("build widget, CLI and bots", built);
     if build_ok {
         tally.teed("end-to-end tests (Playwright + Chromium)", e2e_tests(root)?);
+        tally.check("load: 10,000 sockets held 60 s", load_test(root));
     }
 
     println!("\nxtask: finished in {:.0?}", started.elapsed());
@@ -137,6 +148,17 @@ pub(crate) fn run_all(root: &Path) -> Result<()> {
         bail!("failed steps: {}", tally.failed_steps.join(", "));
     }
     Ok(())
+}
+
+/// The server under the load (`cargo xtask load`): 10,000 WebSocket sessions with
+/// heartbeats held for 60 s with no disconnect, and REST answering. Its figures are printed
+/// here and recorded by `cargo xtask bench`; only the behaviour is checked.
+fn load_test(root: &Path) -> Result<()> {
+    const SESSIONS: usize = 10_000;
+    let model = widget_build::models_dir(root).join("shop-zh.chatlet");
+    let result = crate::load::run(root, SESSIONS, 60, &model)?;
+    print!("{}", crate::load::section(&result));
+    crate::load::check(&result, SESSIONS)
 }
 
 /// `cargo test` for wasm32, run by wasm-bindgen-test-runner in headless Chromium via chromedriver.

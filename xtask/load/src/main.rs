@@ -21,6 +21,10 @@ const SESSIONS_PER_SOURCE: usize = 40;
 /// How fast sessions are opened, per second (the server's per-address rate limit is 10/s with
 /// bursts of 30; with many sources this is the overall ramp).
 const OPEN_PER_SECOND: u64 = 1000;
+/// How long after the end of the hold a session may take to close before it counts as lost.
+const STRAGGLER_GRACE: Duration = Duration::from_secs(15);
+/// The longest one REST request may take before the run fails.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -89,11 +93,15 @@ async fn sockets(
         let (key, opened, dropped, pongs) =
             (key.clone(), opened.clone(), dropped.clone(), pongs.clone());
         tasks.push(tokio::spawn(async move {
-            match hold(server, source, &key, i, hold_until, &opened, &pongs).await {
-                Ok(()) => {}
-                Err(_) => {
-                    dropped.fetch_add(1, Ordering::Relaxed);
-                }
+            // A server that stops answering must not hold the generator past the hold.
+            let give_up = tokio::time::Instant::from_std(hold_until + STRAGGLER_GRACE);
+            let held = tokio::time::timeout_at(
+                give_up,
+                hold(server, source, &key, i, hold_until, &opened, &pongs),
+            )
+            .await;
+            if !matches!(held, Ok(Ok(()))) {
+                dropped.fetch_add(1, Ordering::Relaxed);
             }
         }));
     }
@@ -246,8 +254,12 @@ async fn measure(
                     body.len()
                 );
                 let sent = Instant::now();
-                stream.write_all(request.as_bytes()).await?;
-                read_response(&mut stream, &mut buffer).await?;
+                tokio::time::timeout(REQUEST_TIMEOUT, async {
+                    stream.write_all(request.as_bytes()).await?;
+                    read_response(&mut stream, &mut buffer).await
+                })
+                .await
+                .context("no answer within 10 s")??;
                 latencies.push(sent.elapsed().as_secs_f64() * 1e6);
             }
             anyhow::Ok(latencies)
