@@ -117,34 +117,22 @@ fn finish_action(
         return Ok(Vec::new());
     };
     let mut conversation = Conversation::from_bytes(&state.conversation).unwrap_or_default();
-    let mut messages = Vec::new();
-    match answer {
+    let outcomes = match answer {
         Some(answer) => {
-            if !answer.slots.is_empty() {
-                let outcome = ActionOutcome::SetSlots(answer.slots);
-                messages.extend(
-                    model
-                        .action_result(&mut conversation, action, outcome)
-                        .messages,
-                );
-            }
-            if let Some(text) = answer.text {
-                let outcome = ActionOutcome::Replied(text);
-                messages.extend(
-                    model
-                        .action_result(&mut conversation, action, outcome)
-                        .messages,
-                );
-            }
+            let slots = Some(answer.slots)
+                .filter(|s| !s.is_empty())
+                .map(ActionOutcome::SetSlots);
+            slots
+                .into_iter()
+                .chain(answer.text.map(ActionOutcome::Replied))
+                .collect()
         }
-        None => {
-            let outcome = ActionOutcome::Unavailable;
-            messages.extend(
-                model
-                    .action_result(&mut conversation, action, outcome)
-                    .messages,
-            );
-        }
+        None => vec![ActionOutcome::Unavailable],
+    };
+    let mut messages = Vec::new();
+    for outcome in outcomes {
+        let turn = model.action_result(&mut conversation, action, outcome);
+        messages.extend(turn.messages);
     }
     state.conversation = conversation.to_bytes();
     let stored = messages.iter().map(bot_message).collect();
