@@ -33,9 +33,9 @@ pub(crate) fn Launcher(
                 <path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z" />
             </svg>
             // The count is in the button's label for assistive technology; the badge is for the eye.
-            <Show when=move || { state.unread.get() > 0 && !state.open.get() }>
+            {move || (state.unread.get() > 0 && !state.open.get()).then(|| view! {
                 <span class="chatlet-badge" aria-hidden="true">{move || state.unread.get().min(99)}</span>
-            </Show>
+            })}
         </button>
     }
 }

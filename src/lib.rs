@@ -25,6 +25,7 @@ mod panel;
 #[cfg(feature = "sync")]
 mod server_link;
 mod state;
+mod static_dom;
 mod transcript_store;
 mod typing_indicator;
 mod ui_text;
@@ -149,7 +150,7 @@ fn event_named(name: &str) -> Result<Event, JsValue> {
         .find(|e| e.name() == name)
         .ok_or_else(|| {
             js_sys::TypeError::new(&format!(
-                "chatlet: unknown event {name:?} (events: message, open, close, connection)"
+                "chatlet: unknown event \"{name}\" (events: message, open, close, connection)"
             ))
             .into()
         })

@@ -1,88 +1,94 @@
-//! One message in the transcript: its text (Markdown for the bot, plain for the visitor), image,
-//! link card, quick replies and time.
+//! One message of the transcript as DOM nodes: its text (Markdown for the bot, plain for the
+//! visitor), image, link card, time, "not sent" mark and quick replies. A message never changes
+//! once shown, so it is built once, without a reactive view.
 
 use crate::markdown::{safe_image, safe_link};
-use crate::markdown_view::MarkdownText;
-use crate::state::{Author, ChatState, Message};
-use leptos::prelude::*;
+use crate::markdown_view::{append_markdown, image_attributes, link_attributes};
+use crate::state::{Author, Message};
+use crate::static_dom::{append, append_text, element, set_attributes};
+use crate::ui_text::UiText;
+use web_sys::{Document, Element};
 
-/// A message as an article named by its author and time.
-#[component]
-pub(crate) fn MessageView(
-    /// Shared widget state.
-    state: ChatState,
-    message: Message,
-) -> impl IntoView {
+/// The class of a quick-reply button: the transcript's click handler finds the button by it.
+pub(crate) const QUICK_REPLY_CLASS: &str = "chatlet-quick-reply";
+/// The attribute of a quick-reply button that holds the payload it sends.
+pub(crate) const PAYLOAD_ATTRIBUTE: &str = "data-payload";
+
+/// A message as an article named by its author and time, complete but not yet in the document
+/// (so that the live region sees it arrive whole).
+pub(crate) fn message_element(doc: &Document, text: &UiText, message: &Message) -> Element {
     let (class, who) = match message.author {
-        Author::Visitor => ("chatlet-message chatlet-visitor", state.text.you),
-        Author::Bot => ("chatlet-message chatlet-bot", state.text.bot),
-        Author::Agent => (
-            "chatlet-message chatlet-bot chatlet-agent",
-            state.text.agent,
+        Author::Visitor => ("chatlet-message chatlet-visitor", text.you),
+        Author::Bot => ("chatlet-message chatlet-bot", text.bot),
+        Author::Agent => ("chatlet-message chatlet-bot chatlet-agent", text.agent),
+    };
+    let article = element(doc, "div", class);
+    // The hidden prefix is what the live region announces; the label names the article for navigation.
+    append_text(
+        doc,
+        &append(doc, &article, "span", "chatlet-visually-hidden"),
+        &format!("{who}: "),
+    );
+    match message.author {
+        // The visitor's words are shown exactly as typed; only the bot's answers are Markdown.
+        Author::Visitor => append_text(doc, &append(doc, &article, "p", ""), &message.text),
+        Author::Bot | Author::Agent => append_markdown(
+            doc,
+            &append(doc, &article, "div", "chatlet-text"),
+            &message.text,
         ),
-    };
-    let time = clock_time(message.time, state.text.locale);
-    let mut label = match &time {
-        Some(time) => format!("{who}, {time}"),
-        None => who.to_owned(),
-    };
-    // Still in the outbox: the server has not got it yet.
-    let not_sent = message.outbox.is_some().then(|| {
-        label = format!("{label}, {}", state.text.not_sent);
-        view! { <span class="chatlet-time chatlet-not-sent">{state.text.not_sent}</span> }
-    });
-    // The visitor's words are shown exactly as typed; only the bot's answers are Markdown.
-    let body = match message.author {
-        Author::Visitor => view! { <p>{message.text}</p> }.into_any(),
-        Author::Bot | Author::Agent => {
-            view! { <div class="chatlet-text"><MarkdownText text=message.text /></div> }.into_any()
-        }
-    };
-    let image = message.image.as_deref().and_then(safe_image).map(|url| {
-        view! { <img class="chatlet-image" src=url alt=state.text.image loading="lazy" referrerpolicy="no-referrer" /> }
-    });
-    let card = message.link.map(|(title, url)| match safe_link(&url) {
-        Some(url) => {
-            let host = host_of(&url);
-            view! {
-                <a class="chatlet-card" href=url target="_blank" rel="noopener noreferrer nofollow">
-                    <span class="chatlet-card-title">{title}</span>
-                    <span class="chatlet-card-host">{host}</span>
-                </a>
-            }
-            .into_any()
-        }
-        None => view! { <p class="chatlet-card">{title}</p> }.into_any(),
-    });
-    let replies = (!message.buttons.is_empty()).then(|| {
-        let buttons = message
-            .buttons
-            .into_iter()
-            .map(|(title, payload)| {
-                let shown = title.clone();
-                view! {
-                    <button type="button" class="chatlet-quick-reply" on:click=move |_| state.send_as(&shown, &payload)>
-                        {title}
-                    </button>
-                }
-            })
-            .collect_view();
-        view! { <div class="chatlet-quick-replies" role="group" aria-label=state.text.quick_replies>{buttons}</div> }
-    });
-    let shown_time =
-        time.map(|time| view! { <span class="chatlet-time" aria-hidden="true">{time}</span> });
-    view! {
-        // The hidden prefix is what the live region announces; the label names the article for navigation.
-        <div class=class role="article" aria-label=label>
-            <span class="chatlet-visually-hidden">{who} ": "</span>
-            {body}
-            {image}
-            {card}
-            {shown_time}
-            {not_sent}
-            {replies}
-        </div>
     }
+    if let Some(url) = message.image.as_deref().and_then(safe_image) {
+        let image = append(doc, &article, "img", "chatlet-image");
+        set_attributes(&image, &image_attributes(&url, text.image));
+    }
+    if let Some((title, url)) = &message.link {
+        match safe_link(url) {
+            Some(url) => {
+                let card = append(doc, &article, "a", "chatlet-card");
+                set_attributes(&card, &link_attributes(&url));
+                append_text(
+                    doc,
+                    &append(doc, &card, "span", "chatlet-card-title"),
+                    title,
+                );
+                append_text(
+                    doc,
+                    &append(doc, &card, "span", "chatlet-card-host"),
+                    &host_of(&url),
+                );
+            }
+            None => append_text(doc, &append(doc, &article, "p", "chatlet-card"), title),
+        }
+    }
+    let time = clock_time(message.time, text.locale);
+    let mut label = who.to_owned();
+    if let Some(time) = &time {
+        let shown = append(doc, &article, "span", "chatlet-time");
+        set_attributes(&shown, &[("aria-hidden", "true")]);
+        append_text(doc, &shown, time);
+        label = format!("{label}, {time}");
+    }
+    // Still in the outbox: the server has not got it yet.
+    if message.outbox.is_some() {
+        let mark = append(doc, &article, "span", "chatlet-time chatlet-not-sent");
+        append_text(doc, &mark, text.not_sent);
+        label = format!("{label}, {}", text.not_sent);
+    }
+    if !message.buttons.is_empty() {
+        let group = append(doc, &article, "div", "chatlet-quick-replies");
+        set_attributes(
+            &group,
+            &[("role", "group"), ("aria-label", text.quick_replies)],
+        );
+        for (title, payload) in &message.buttons {
+            let button = append(doc, &group, "button", QUICK_REPLY_CLASS);
+            set_attributes(&button, &[("type", "button"), (PAYLOAD_ATTRIBUTE, payload)]);
+            append_text(doc, &button, title);
+        }
+    }
+    set_attributes(&article, &[("role", "article"), ("aria-label", &label)]);
+    article
 }
 
 /// `10:32` (or the locale's form) for a time in milliseconds since 1970; the date is added when

@@ -123,7 +123,7 @@ impl Options {
         let language = report(string_field(object, "lang").and_then(|lang| match lang.as_deref() {
             None | Some("auto") | Some("") => Ok(None),
             Some(tag) => UiLanguage::from_tag(tag).map(|_| lang.clone()).ok_or_else(|| {
-                format!("option `lang` must be \"zh-CN\", \"zh-TW\", \"en\" or \"auto\", not {tag:?}")
+                format!("option `lang` must be \"zh-CN\", \"zh-TW\", \"en\" or \"auto\", not \"{tag}\"")
             }),
         }), &mut problems)
         .and_then(|tag| UiLanguage::from_tag(&tag))
@@ -134,14 +134,14 @@ impl Options {
             Some("dark") => Theme::Dark,
             Some(other) => {
                 problems.push(format!(
-                    "option `theme` must be \"auto\", \"light\" or \"dark\", not {other:?}; using the default"
+                    "option `theme` must be \"auto\", \"light\" or \"dark\", not \"{other}\"; using the default"
                 ));
                 Theme::Auto
             }
         };
         let server = report(string_field(object, "server").and_then(|server| match server {
             Some(url) => socket_url(&url).map(Some).ok_or_else(|| {
-                format!("option `server` must be a ws://, wss://, http:// or https:// URL, not {url:?}")
+                format!("option `server` must be a ws://, wss://, http:// or https:// URL, not \"{url}\"")
             }),
             None => Ok(None),
         }), &mut problems);

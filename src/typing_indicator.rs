@@ -10,12 +10,12 @@ pub(crate) fn TypingIndicator(
     state: ChatState,
 ) -> impl IntoView {
     view! {
-        <Show when=move || state.is_typing()>
+        {move || state.is_typing().then(|| view! {
             <div class="chatlet-typing" role="status" aria-label=state.text.typing>
                 <span aria-hidden="true"></span>
                 <span aria-hidden="true"></span>
                 <span aria-hidden="true"></span>
             </div>
-        </Show>
+        })}
     }
 }

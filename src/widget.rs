@@ -30,9 +30,7 @@ pub(crate) fn ChatWidget(
         }
     });
     view! {
-        <Show when=move || state.open.get()>
-            <Panel state launcher_ref />
-        </Show>
+        {move || state.open.get().then(|| view! { <Panel state launcher_ref /> })}
         <Launcher state node_ref=launcher_ref />
     }
 }
