@@ -48,17 +48,18 @@ pub(crate) fn MessageList(
             state.send_as(&button.text_content().unwrap_or_default(), &payload);
         }
     };
+    // While the model loads: a status line; if it fails: an alert saying why.
     let status = move || {
-        match state.model.get() {
-        Loading::Pending => {
-            Some(view! { <p class="chatlet-status">{state.text.loading}</p> }.into_any())
-        }
-        Loading::Failed(reason) => Some(
-            view! { <p class="chatlet-status chatlet-error" role="alert">{state.text.load_failed} ": " {reason}</p> }
-                .into_any(),
-        ),
-        Loading::Ready(_) => None,
-    }
+        let (class, role, text) = match state.model.get() {
+            Loading::Pending => ("chatlet-status", None, state.text.loading.to_owned()),
+            Loading::Failed(reason) => (
+                "chatlet-status chatlet-error",
+                Some("alert"),
+                format!("{}: {reason}", state.text.load_failed),
+            ),
+            Loading::Ready(_) => return None,
+        };
+        Some(view! { <p class=class role=role>{text}</p> })
     };
     view! {
         <div class="chatlet-messages" role="log" aria-live="polite" aria-label=state.text.messages node_ref=list tabindex="0">
