@@ -54,6 +54,9 @@ struct Inner {
     heartbeat: Option<(i32, Closure<dyn FnMut()>)>,
     /// The server refused the key or origin: no more retries.
     refused: bool,
+    /// The last seen event's `seq` when an event came numbered past the next one and the link
+    /// resumed to fetch the missing ones; a second gap there means the server lost them itself.
+    resumed_at_gap: Option<u64>,
 }
 
 /// A socket and its event handlers (which must live as long as it does).
@@ -252,7 +255,24 @@ impl Link {
                 state.persist();
                 self.flush(state);
             }
-            ServerFrame::Event(event) => state.server_event(event),
+            ServerFrame::Event(event) => {
+                // A session's events come numbered without gaps; a gap means one was lost on
+                // the way (this widget drops an event numbered below one it has seen, so it
+                // must not skip ahead): resume from the last one seen, which replays the gap.
+                let last_seq = state.sync_point.with_value(|p| p.last_seq);
+                if event.seq > last_seq + 1 {
+                    let retried = self.inner.borrow_mut().resumed_at_gap.replace(last_seq);
+                    if retried != Some(last_seq) {
+                        web_sys::console::warn_1(
+                            &"chatlet: an event from the server went missing; resuming".into(),
+                        );
+                        self.closed(state, 1000, "resume after a gap");
+                        self.reconnect_now(state);
+                        return;
+                    }
+                }
+                state.server_event(event)
+            }
             ServerFrame::Ack { client_id, seq, .. } => state.acknowledged(&client_id, seq),
             ServerFrame::Typing { on } => state.server_typing.set(on),
             ServerFrame::Pong { .. } => {}
