@@ -15,9 +15,12 @@ export const chatletBin = process.env.CHATLET_BIN ?? join(repo, "target", "debug
 export const modelsDir = process.env.CHATLET_MODELS ?? join(repo, "target", "models");
 const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Starts `chatlet serve` on 127.0.0.1:0 (plus `extraArgs`) and resolves with its base URL once it prints it (20 s at most). */
-export function startServer(extraArgs = []) {
-  const child = spawn(chatletBin, ["serve", "--addr", "127.0.0.1:0", "--root", repo, "--models", modelsDir, ...extraArgs], {
+/**
+ * Starts `chatlet serve` on 127.0.0.1:0 (plus `extraArgs`) and resolves with its base URL once it
+ * prints it (20 s at most). `root` is the site it serves (the repository by default).
+ */
+export function startServer(extraArgs = [], { root = repo } = {}) {
+  const child = spawn(chatletBin, ["serve", "--addr", "127.0.0.1:0", "--root", root, "--models", modelsDir, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
