@@ -280,9 +280,14 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
     } else {
         store.session(&session_id)?
     };
-    if let Some(saved) = &saved
-        && saved.user_id != input.user_id
-    {
+    // Stored, the session is its user's; not stored yet, it belongs to the user whose socket
+    // follows it (the socket's hello reserved it).
+    let owner = match &saved {
+        Some(saved) => Some(saved.user_id.clone()),
+        None if !drawn => api.connections.follower(&session_id),
+        None => None,
+    };
+    if owner.is_some_and(|owner| owner != input.user_id) {
         return Err(ApiError::Forbidden(
             "this session belongs to another user_id",
         ));

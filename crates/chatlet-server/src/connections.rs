@@ -81,6 +81,15 @@ impl Registry {
         }
     }
 
+    /// The user whose connections follow `session_id`, if any do (a session not stored yet is
+    /// theirs until it is).
+    pub(crate) fn follower(&self, session_id: &str) -> Option<String> {
+        self.lock()
+            .by_session
+            .get(session_id)
+            .map(|followers| followers.user_id.clone())
+    }
+
     /// Live connections in all.
     pub(crate) fn count(&self) -> usize {
         self.lock().by_address.values().sum()

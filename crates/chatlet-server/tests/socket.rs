@@ -242,8 +242,16 @@ async fn messages_are_acknowledged_answered_once_replayed_and_pushed() {
     assert_eq!(server.api.open_sockets(), 2);
 }
 
-/// POSTs JSON with the admin key over a plain TCP connection (no HTTP client dependency).
+/// POSTs JSON with the admin key over a plain TCP connection (no HTTP client dependency);
+/// the answer must be 200.
 async fn admin_post(address: SocketAddr, path: &str, body: &Value) -> Value {
+    let (head, body) = admin_request(address, path, body).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body
+}
+
+/// POSTs JSON with the admin key; the response's head and JSON body.
+async fn admin_request(address: SocketAddr, path: &str, body: &Value) -> (String, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let body = body.to_string();
     let mut stream = TcpStream::connect(address).await.unwrap();
@@ -255,8 +263,26 @@ async fn admin_post(address: SocketAddr, path: &str, body: &Value) -> Value {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    serde_json::from_str(body).unwrap()
+    (head.to_owned(), serde_json::from_str(body).unwrap())
+}
+
+#[tokio::test]
+async fn a_session_a_socket_holds_before_it_is_stored_is_not_taken_over_by_rest() {
+    let server = start(SocketLimits::default()).await;
+    let mut client = connect(&server, None).await;
+    // The server draws the id and stores the session only with its first message.
+    let ServerFrame::Welcome { session_id, .. } = hello(&mut client, ADMIN, None, 0).await else {
+        panic!("expected a welcome");
+    };
+    let turn = |user: &str| json!({"user_id": user, "session_id": session_id, "query": "几点开门"});
+    let (head, body) = admin_request(server.address, "/api/v1/chat", &turn("u2")).await;
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}: {body}");
+    assert_eq!(body["code"], "forbidden", "{body}");
+    // Its own user may chat in it over REST, and the socket gets the turn's events.
+    let answered = admin_post(server.address, "/api/v1/chat", &turn("u1")).await;
+    assert_eq!(answered["reply"], "9点开门。");
+    let events = events_until_pong(&mut client).await;
+    assert_eq!(events.len(), 2, "{events:?}");
 }
 
 #[tokio::test]
