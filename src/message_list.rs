@@ -21,7 +21,7 @@ pub(crate) fn MessageList(
     let list = NodeRef::<leptos::html::Div>::new();
     let items = NodeRef::<leptos::html::Div>::new();
     // Messages never change once shown, so each is built once as plain DOM nodes and kept by its
-    // key; a keyed reactive view of the same list added about 19 KB to the gzipped widget.
+    // key; a keyed reactive view of the same list cost about 11 KB of the gzipped widget.
     Effect::new(move |shown: Option<Vec<(MessageKey, Element)>>| {
         let shown = shown.unwrap_or_default();
         let shown = match items.get() {
