@@ -6,7 +6,7 @@ use crate::clock::UtcTime;
 use crate::error::ApiError;
 use crate::gateway::Role;
 use crate::skills::{SkillAnswer, SkillRequest};
-use crate::storage::{MessageRecord, NewMessage, SessionState};
+use crate::storage::{MessageRecord, NewMessage, SessionState, TurnWrite};
 use crate::{Api, AppState, client_address};
 use axum::Json;
 use axum::body::Bytes;
@@ -45,12 +45,7 @@ pub(crate) async fn chat(
         context: request.context,
         client_id: None,
     };
-    let mut turn = {
-        let api = api.clone();
-        tokio::task::spawn_blocking(move || run_turn(&api, input))
-            .await
-            .map_err(|e| ApiError::Storage(format!("the chat turn failed: {e}")))??
-    };
+    let mut turn = run_turn(&api, input).await?;
     if let Some(request) = turn.pending.take() {
         // The REST answer waits for the skill (within its timeout); sockets do not.
         turn.replies.extend(run_skill(&api, request).await?);
@@ -89,21 +84,15 @@ pub(crate) async fn run_skill(
     api.connections
         .push(&request.session_id, &ServerFrame::Typing { on: true });
     let answer = api.skills.call(&request).await.ok();
-    let result = {
-        let api = api.clone();
-        let (session_id, action) = (request.session_id.clone(), request.action);
-        tokio::task::spawn_blocking(move || finish_action(&api, &session_id, &action, answer))
-            .await
-            .map_err(|e| ApiError::Storage(format!("the skill's answer was not stored: {e}")))?
-    };
+    let result = finish_action(api, &request.session_id, &request.action, answer).await;
     api.connections
         .push(&request.session_id, &ServerFrame::Typing { on: false });
     result
 }
 
 /// Applies a skill's answer (or its failure: `None`) to the session's conversation and stores
-/// what the bot says. Blocking; takes the session's turn.
-fn finish_action(
+/// what the bot says. Takes the session's turn.
+async fn finish_action(
     api: &Api,
     session_id: &str,
     action: &str,
@@ -112,8 +101,8 @@ fn finish_action(
     let Some(model) = api.model.clone() else {
         return Ok(Vec::new());
     };
-    let _turn = api.session_locks.lock(session_id);
-    let Some(mut state) = api.store.session(session_id)? else {
+    let _turn = api.session_locks.lock(session_id).await;
+    let Some(mut state) = api.history.session(session_id).await? else {
         return Ok(Vec::new());
     };
     let mut conversation = Conversation::from_bytes(&state.conversation).unwrap_or_default();
@@ -136,24 +125,34 @@ fn finish_action(
     }
     state.conversation = conversation.to_bytes();
     let stored = messages.iter().map(bot_message).collect();
-    Ok(store_events(api, session_id, Some(&state), stored)?.unwrap_or_default())
+    Ok(store_events(api, session_id, Some(state), stored)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Stores `messages` as the session's next events (and its state, unless `None`) and pushes
 /// them to every connection following it. The caller holds the session's turn, so connections
 /// receive a session's events in the order of their numbers: a widget takes a number lower than
 /// one it has seen for a replayed duplicate and drops it. `None` when the session does not exist.
-fn store_events(
+async fn store_events(
     api: &Api,
     session_id: &str,
-    state: Option<&SessionState>,
+    state: Option<SessionState>,
     messages: Vec<NewMessage>,
 ) -> Result<Option<Vec<Event>>, ApiError> {
-    let at = UtcTime::now().rfc3339();
-    let Some(numbers) = api.store.save_turn(session_id, state, &messages, &at)? else {
+    let turn = TurnWrite {
+        session_id: session_id.to_owned(),
+        state,
+        messages,
+        at: UtcTime::now().rfc3339(),
+    };
+    let (turn, saved) = api.history.save(turn).await?;
+    let Some(numbers) = saved? else {
         return Ok(None);
     };
-    let events: Vec<Event> = messages
+    let at = turn.at;
+    let events: Vec<Event> = turn
+        .messages
         .into_iter()
         .zip(numbers)
         .map(|(m, seq)| {
@@ -262,9 +261,9 @@ pub(crate) fn event(record: MessageRecord) -> Event {
 }
 
 /// Answers one visitor message: reads the session, runs the engine, stores the message and the
-/// answers in one transaction. Blocking; turns of one session run one at a time, so two tabs
-/// cannot interleave their reads and writes of its dialogue state.
-pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiError> {
+/// answers in one transaction. Turns of one session run one at a time, so two tabs cannot
+/// interleave their reads and writes of its dialogue state.
+pub(crate) async fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiError> {
     let model = api.model.clone().ok_or(ApiError::NotConfigured(
         "the server has no bot: start it with --model FILE.chatlet",
     ))?;
@@ -272,13 +271,12 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
         Some(id) => (id.clone(), false),
         None => (new_session_id()?, true),
     };
-    let _turn = api.session_locks.lock(&session_id);
-    let store = &api.store;
+    let _turn = api.session_locks.lock(&session_id).await;
     // An id the server just drew (128 random bits) names no stored session.
     let saved = if drawn {
         None
     } else {
-        store.session(&session_id)?
+        api.history.session(&session_id).await?
     };
     // Stored, the session is its user's; not stored yet, it belongs to the user whose socket
     // follows it (the socket's hello reserved it).
@@ -293,7 +291,7 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
         ));
     }
     if let Some(client_id) = &input.client_id
-        && let Some(seq) = store.client_message(&session_id, client_id)?
+        && let Some(seq) = api.history.client_message(&session_id, client_id).await?
     {
         return Ok(TurnOutput {
             session_id,
@@ -364,7 +362,9 @@ pub(crate) fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, ApiErr
         conversation: conversation.to_bytes(),
         mode,
     };
-    let mut events = store_events(api, &session_id, Some(&state), stored)?.unwrap_or_default();
+    let mut events = store_events(api, &session_id, Some(state), stored)
+        .await?
+        .unwrap_or_default();
     api.metrics.count_chat();
     tracing::debug!(session = %session_id, replies = events.len().saturating_sub(1), "chat turn");
     let visitor_seq = if events.is_empty() {
@@ -519,10 +519,7 @@ pub(crate) async fn sessions(
         .admit(&headers, client_address(&request), Role::Admin)?;
     let Query(page) = page.map_err(|e| ApiError::field("limit", e.body_text()))?;
     let (limit, offset) = (page.limit.unwrap_or(50).min(500), page.offset.unwrap_or(0));
-    let store = api.store.clone();
-    let list = tokio::task::spawn_blocking(move || store.sessions(limit, offset))
-        .await
-        .map_err(|e| ApiError::Storage(e.to_string()))??;
+    let list = api.history.sessions(limit, offset).await?;
     Ok(Json(list))
 }
 
@@ -535,10 +532,10 @@ pub(crate) async fn messages(
     let api = state.api.clone();
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
-    let store = api.store.clone();
-    let list = tokio::task::spawn_blocking(move || store.messages_after(&session_id, 0))
-        .await
-        .map_err(|e| ApiError::Storage(e.to_string()))??
+    let list = api
+        .history
+        .messages_after(&session_id, 0)
+        .await?
         .ok_or(ApiError::SessionNotFound)?;
     Ok(Json(
         list.into_iter()
@@ -577,23 +574,17 @@ pub(crate) async fn agent_message(
             ));
         }
     };
-    let event = {
-        let api = api.clone();
-        tokio::task::spawn_blocking(move || {
-            let _turn = api.session_locks.lock(&session_id);
-            let message = NewMessage {
-                author: Author::Agent,
-                text,
-                client_id: None,
-                rich: None,
-            };
-            store_events(&api, &session_id, None, vec![message])
-        })
-        .await
-        .map_err(|e| ApiError::Storage(e.to_string()))??
-        .and_then(|events| events.into_iter().next())
-        .ok_or(ApiError::SessionNotFound)?
+    let _turn = api.session_locks.lock(&session_id).await;
+    let message = NewMessage {
+        author: Author::Agent,
+        text,
+        client_id: None,
+        rich: None,
     };
+    let event = store_events(&api, &session_id, None, vec![message])
+        .await?
+        .and_then(|events| events.into_iter().next())
+        .ok_or(ApiError::SessionNotFound)?;
     Ok(Json(event))
 }
 
@@ -614,17 +605,10 @@ pub(crate) async fn handoff(
         Some("bot") => Mode::Bot,
         _ => return Err(ApiError::field("to", "`to` must be \"agent\" or \"bot\"")),
     };
-    let store = api.store.clone();
-    let id = session_id.clone();
     let found = {
         // Not between a turn's read and write of the session.
-        let api = api.clone();
-        tokio::task::spawn_blocking(move || {
-            let _turn = api.session_locks.lock(&id);
-            store.set_mode(&id, mode)
-        })
-        .await
-        .map_err(|e| ApiError::Storage(e.to_string()))??
+        let _turn = api.session_locks.lock(&session_id).await;
+        api.history.set_mode(&session_id, mode).await?
     };
     if !found {
         return Err(ApiError::SessionNotFound);

@@ -5,7 +5,7 @@
 use chatlet_protocol::ServerFrame;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
 /// Frames waiting for one connection's writer; beyond this the connection is too slow and is
@@ -148,11 +148,11 @@ impl Drop for Registration {
 }
 
 /// The sessions with a turn in progress: turns of different sessions run in parallel, turns of
-/// the same session one after the other.
+/// the same session one after the other. A turn waits for the store, so the wait is async.
 #[derive(Debug, Default)]
 pub(crate) struct SessionLocks {
     busy: Mutex<HashSet<String>>,
-    freed: Condvar,
+    freed: tokio::sync::Notify,
 }
 
 /// A session's turn in progress; dropping it lets the next one run.
@@ -162,19 +162,25 @@ pub(crate) struct SessionGuard<'a> {
 }
 
 impl SessionLocks {
-    /// Blocks until no other turn of `session` runs.
-    pub(crate) fn lock(&self, session: &str) -> SessionGuard<'_> {
-        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
-        while busy.contains(session) {
-            busy = self
-                .freed
-                .wait(busy)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        busy.insert(session.to_owned());
-        SessionGuard {
-            locks: self,
-            session: session.to_owned(),
+    /// Waits until no other turn of `session` runs.
+    pub(crate) async fn lock(&self, session: &str) -> SessionGuard<'_> {
+        loop {
+            // Registered before the check, so a turn ending in between still wakes this one.
+            let freed = self.freed.notified();
+            let mut freed = std::pin::pin!(freed);
+            freed.as_mut().enable();
+            if self
+                .busy
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(session.to_owned())
+            {
+                return SessionGuard {
+                    locks: self,
+                    session: session.to_owned(),
+                };
+            }
+            freed.await;
         }
     }
 }
@@ -186,6 +192,6 @@ impl Drop for SessionGuard<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.session);
-        self.locks.freed.notify_all();
+        self.locks.freed.notify_waiters();
     }
 }

@@ -7,6 +7,7 @@ mod clock;
 mod connections;
 mod error;
 mod gateway;
+mod history;
 mod metrics;
 mod skills;
 mod socket;
@@ -17,7 +18,9 @@ pub use error::ApiError;
 pub use gateway::{ApiKeys, RateLimits};
 pub use skills::{SkillConfigError, SkillSettings, Skills};
 pub use socket::SocketLimits;
-pub use storage::{MessageRecord, NewMessage, SessionState, SqliteStore, Storage, StorageError};
+pub use storage::{
+    MessageRecord, NewMessage, SessionState, SqliteStore, Storage, StorageError, TurnWrite,
+};
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::{
@@ -37,7 +40,8 @@ pub struct Api {
     /// The bot that answers `/api/v1/chat`.
     pub model: Option<Arc<Model>>,
     gateway: gateway::Gateway,
-    store: Arc<dyn Storage>,
+    /// Sessions and messages, through the writer that commits turns in groups.
+    history: history::History,
     metrics: metrics::Metrics,
     connections: Arc<connections::Registry>,
     socket_limits: SocketLimits,
@@ -59,7 +63,7 @@ impl Api {
         Api {
             model: model.map(Arc::new),
             gateway: gateway::Gateway::new(keys, limits),
-            store,
+            history: history::History::new(store),
             metrics: metrics::Metrics::default(),
             connections: Arc::default(),
             socket_limits: SocketLimits::default(),

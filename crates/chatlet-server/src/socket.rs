@@ -191,27 +191,9 @@ impl Connection {
         // The session: resumed if it is this user's. A new id the server drew (unguessable) is
         // stored with its first message, so page views that never chat leave nothing behind; a
         // new id the client chose is claimed now, so no one else can follow it.
-        let store = self.api.store.clone();
-        let (id, user) = (session_id.clone(), user_id.clone());
-        let history = tokio::task::spawn_blocking(move || match store.session(&id)? {
-            Some(saved) if saved.user_id != user => Ok(None),
-            Some(_) => Ok(store.messages_after(&id, 0)?),
-            None if chosen_by_client => {
-                let state = SessionState {
-                    user_id: user,
-                    conversation: Conversation::default().to_bytes(),
-                    mode: chatlet_protocol::Mode::Bot,
-                };
-                store.save_turn(&id, Some(&state), &[], &UtcTime::now().rfc3339())?;
-                Ok(Some(Vec::new()))
-            }
-            None => Ok(Some(Vec::new())),
-        })
-        .await
-        .map_err(|_| Close(close_code::GOING_AWAY, "storage failed"))?
-        .map_err(|_: crate::storage::StorageError| {
-            Close(close_code::GOING_AWAY, "storage failed")
-        })?;
+        let history = resume(&self.api, &session_id, &user_id, chosen_by_client)
+            .await
+            .map_err(|_| Close(close_code::GOING_AWAY, "storage failed"))?;
         let Some(history) = history else {
             return Err(Close(
                 close_code::FORBIDDEN,
@@ -317,10 +299,8 @@ impl Connection {
             context,
             client_id: Some(client_id.clone()),
         };
-        let api = self.api.clone();
-        let turn = tokio::task::spawn_blocking(move || run_turn(&api, input)).await;
-        let turn = match turn {
-            Ok(Ok(turn)) => turn,
+        let turn = match run_turn(&self.api, input).await {
+            Ok(turn) => turn,
             _ => {
                 self.send(&ServerFrame::Typing { on: false }).await?;
                 return self
@@ -367,4 +347,36 @@ fn valid_id(id: &str, min: usize) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// The session's stored messages when it is this user's (`None` when it is another's); a
+/// new id the client chose is claimed now, stored with its first empty state.
+async fn resume(
+    api: &crate::Api,
+    session_id: &str,
+    user_id: &str,
+    chosen_by_client: bool,
+) -> Result<Option<Vec<crate::storage::MessageRecord>>, crate::storage::StorageError> {
+    let history = &api.history;
+    let _turn = api.session_locks.lock(session_id).await;
+    match history.session(session_id).await? {
+        Some(saved) if saved.user_id != user_id => Ok(None),
+        Some(_) => history.messages_after(session_id, 0).await,
+        None if chosen_by_client => {
+            let state = SessionState {
+                user_id: user_id.to_owned(),
+                conversation: Conversation::default().to_bytes(),
+                mode: chatlet_protocol::Mode::Bot,
+            };
+            let turn = crate::storage::TurnWrite {
+                session_id: session_id.to_owned(),
+                state: Some(state),
+                messages: Vec::new(),
+                at: UtcTime::now().rfc3339(),
+            };
+            history.save(turn).await?.1?;
+            Ok(Some(Vec::new()))
+        }
+        None => Ok(Some(Vec::new())),
+    }
 }
