@@ -169,6 +169,19 @@ pub(crate) fn check(result: &Value, sessions: usize) -> Result<()> {
     Ok(())
 }
 
+/// A side's per-round rates, as "a, b, c".
+fn rounds(side: &Value) -> String {
+    side["round_requests_per_second"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .map(|v| format!("{:.0}", v.as_f64().unwrap_or(0.0)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
 /// The BENCHMARKS.md section for a [`run`] result.
 pub(crate) fn section(result: &Value) -> String {
     let s = &result["sockets"];
@@ -185,7 +198,10 @@ pub(crate) fn section(result: &Value) -> String {
          | server memory per connection | {:.1} KB | ≤ 10 KB | {} |\n\
          | `POST /api/v1/chat` ({}), 32 connections, 10 s | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
          | bare axum handler, same run | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
-         | chatlet / bare throughput | {:.0}% | ≥ 50% | {} |\n",
+         | chatlet / bare throughput | {:.0}% | ≥ 50% | {} |\n\n\
+         REST: chatlet and the bare handler take turns in 5 rounds of 2 s each; the rates are each \
+         side's median round and the ratio the median of the rounds' ratios (rounds: chatlet {}, bare {} req/s). \
+         Latency percentiles pool every request. The server keeps history in memory (no `--db`).\n",
         s["held_seconds"],
         s["opened"],
         s["sessions"],
@@ -206,5 +222,7 @@ pub(crate) fn section(result: &Value) -> String {
         number(&r["bare_axum"]["latency_us_p99"]),
         ratio * 100.0,
         mark(ratio >= 0.5),
+        rounds(&r["chatlet"]),
+        rounds(&r["bare_axum"]),
     )
 }

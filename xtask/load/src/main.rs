@@ -2,7 +2,8 @@
 //! `chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID` holds many WebSocket sessions with
 //! heartbeats and reports disconnects and the server's memory per connection;
 //! `chatlet-load rest ADDR KEY SECONDS CONNECTIONS` measures `POST /api/v1/chat` beside a bare
-//! axum handler served from this process in the same run. Results are one JSON line.
+//! axum handler served from this process in the same run, the two taking turns. Results are one
+//! JSON line.
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -198,7 +199,9 @@ async fn bare_server() -> Result<SocketAddr> {
 }
 
 /// Requests/s and latency of `POST /api/v1/chat` on chatlet and on the bare handler, each for
-/// `seconds` with `connections` keep-alive connections.
+/// `seconds` in all with `connections` keep-alive connections. The two take turns in
+/// [`ROUNDS`] short rounds, and each reports its median round: a slow patch of this shared
+/// machine then hits both instead of one (back to back, the bare figure alone varied ±25%).
 async fn rest(server: SocketAddr, key: String, seconds: u64, connections: usize) -> Result<Value> {
     let bare = bare_server().await?;
     let queries = [
@@ -211,31 +214,70 @@ async fn rest(server: SocketAddr, key: String, seconds: u64, connections: usize)
         "how many calories are in an apple",
         "transfer money to my savings",
     ];
-    let mut results = serde_json::Map::new();
-    for (name, address) in [("bare_axum", bare), ("chatlet", server)] {
-        results.insert(
-            name.to_owned(),
-            measure(address, &key, &queries, seconds, connections).await?,
-        );
+    let round = Duration::from_secs(seconds).div_f64(ROUNDS as f64);
+    let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        for (side, address) in [bare, server].into_iter().enumerate() {
+            rounds[side].push(measure(address, &key, &queries, round, connections).await?);
+        }
     }
-    let ratio = results["chatlet"]["requests_per_second"]
-        .as_f64()
-        .unwrap_or(0.0)
-        / results["bare_axum"]["requests_per_second"]
-            .as_f64()
-            .unwrap_or(1.0);
-    results.insert("throughput_ratio".to_owned(), json!(ratio));
-    Ok(Value::Object(results))
+    let ratios: Vec<f64> = rounds[1]
+        .iter()
+        .zip(&rounds[0])
+        .map(|(chatlet, bare)| chatlet.per_second / bare.per_second.max(f64::MIN_POSITIVE))
+        .collect();
+    let [bare, chatlet] = rounds.map(|r| summary(&r));
+    Ok(json!({
+        "bare_axum": bare,
+        "chatlet": chatlet,
+        "rounds": ROUNDS,
+        "throughput_ratio": median(ratios),
+    }))
+}
+
+/// How many rounds each side of the REST comparison runs.
+const ROUNDS: usize = 5;
+
+/// One side's round: answered requests, their rate and latencies.
+struct Round {
+    per_second: f64,
+    latencies: Vec<f64>,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The median round's rate; latency percentiles over every request of every round.
+fn summary(rounds: &[Round]) -> Value {
+    let mut all: Vec<f64> = rounds
+        .iter()
+        .flat_map(|r| r.latencies.iter().copied())
+        .collect();
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    json!({
+        "requests": all.len(),
+        "requests_per_second": median(rounds.iter().map(|r| r.per_second).collect()),
+        "round_requests_per_second": rounds.iter().map(|r| r.per_second.round()).collect::<Vec<_>>(),
+        "latency_us_p50": at(0.5),
+        "latency_us_p99": at(0.99),
+    })
 }
 
 async fn measure(
     address: SocketAddr,
     key: &str,
     queries: &[&str],
-    seconds: u64,
+    length: Duration,
     connections: usize,
-) -> Result<Value> {
-    let until = Instant::now() + Duration::from_secs(seconds);
+) -> Result<Round> {
+    let until = Instant::now() + length;
     let mut tasks = Vec::new();
     for c in 0..connections {
         let key = key.to_owned();
@@ -265,22 +307,14 @@ async fn measure(
             anyhow::Ok(latencies)
         }));
     }
-    let mut all = Vec::new();
+    let mut latencies = Vec::new();
     for task in tasks {
-        all.extend(task.await.context("a REST client panicked")??);
+        latencies.extend(task.await.context("a REST client panicked")??);
     }
-    all.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
-    Ok(json!({
-        "requests": all.len(),
-        "requests_per_second": all.len() as f64 / seconds as f64,
-        "latency_us_p50": at(0.5),
-        "latency_us_p99": at(0.99),
-    }))
+    Ok(Round {
+        per_second: latencies.len() as f64 / length.as_secs_f64(),
+        latencies,
+    })
 }
 
 /// Reads one HTTP/1.1 response with a Content-Length body; fails on any status but 200.
