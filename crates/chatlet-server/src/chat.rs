@@ -45,7 +45,10 @@ pub(crate) async fn chat(
         context: request.context,
         client_id: None,
     };
-    let mut turn = run_turn(&api, input).await?;
+    let mut turn = {
+        let api = api.clone();
+        to_completion(async move { run_turn(&api, input).await }).await?
+    };
     if let Some(request) = turn.pending.take() {
         // The REST answer waits for the skill (within its timeout); sockets do not.
         turn.replies.extend(run_skill(&api, request).await?);
@@ -84,7 +87,11 @@ pub(crate) async fn run_skill(
     api.connections
         .push(&request.session_id, &ServerFrame::Typing { on: true });
     let answer = api.skills.call(&request).await.ok();
-    let result = finish_action(api, &request.session_id, &request.action, answer).await;
+    let result = {
+        let api = api.clone();
+        let (session_id, action) = (request.session_id.clone(), request.action);
+        to_completion(async move { finish_action(&api, &session_id, &action, answer).await }).await
+    };
     api.connections
         .push(&request.session_id, &ServerFrame::Typing { on: false });
     result
@@ -398,6 +405,17 @@ pub(crate) async fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, 
     })
 }
 
+/// Runs `work` to its end even when the request or socket that asked for it goes away first:
+/// once a turn is handed to storage, the state kept in memory and the session's followers must
+/// learn its outcome, and the session's turn must stay taken until then.
+pub(crate) async fn to_completion<T: Send + 'static>(
+    work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| ApiError::Storage(format!("a turn stopped: {e}")))?
+}
+
 /// A session id the server makes: 128 random bits in hex.
 pub(crate) fn new_session_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; 16];
@@ -574,15 +592,18 @@ pub(crate) async fn agent_message(
             ));
         }
     };
-    let _turn = api.session_locks.lock(&session_id).await;
     let message = NewMessage {
         author: Author::Agent,
         text,
         client_id: None,
         rich: None,
     };
-    let event = store_events(&api, &session_id, None, vec![message])
-        .await?
+    let events = to_completion(async move {
+        let _turn = api.session_locks.lock(&session_id).await;
+        store_events(&api, &session_id, None, vec![message]).await
+    })
+    .await?;
+    let event = events
         .and_then(|events| events.into_iter().next())
         .ok_or(ApiError::SessionNotFound)?;
     Ok(Json(event))
@@ -606,9 +627,13 @@ pub(crate) async fn handoff(
         _ => return Err(ApiError::field("to", "`to` must be \"agent\" or \"bot\"")),
     };
     let found = {
-        // Not between a turn's read and write of the session.
-        let _turn = api.session_locks.lock(&session_id).await;
-        api.history.set_mode(&session_id, mode).await?
+        let (api, id) = (api.clone(), session_id.clone());
+        to_completion(async move {
+            // Not between a turn's read and write of the session.
+            let _turn = api.session_locks.lock(&id).await;
+            Ok(api.history.set_mode(&id, mode).await?)
+        })
+        .await?
     };
     if !found {
         return Err(ApiError::SessionNotFound);
@@ -617,4 +642,26 @@ pub(crate) async fn handoff(
     Ok(Json(
         serde_json::json!({ "session_id": session_id, "mode": mode }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn work_handed_over_finishes_when_its_caller_goes_away() {
+        let (finished, told) = tokio::sync::oneshot::channel();
+        let caller = tokio::spawn(to_completion(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let _ = finished.send(());
+            Ok(())
+        }));
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        caller.abort();
+        let told = tokio::time::timeout(std::time::Duration::from_secs(5), told).await;
+        assert!(
+            matches!(told, Ok(Ok(()))),
+            "the work was cancelled with its caller"
+        );
+    }
 }

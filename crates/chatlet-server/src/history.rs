@@ -317,6 +317,25 @@ mod tests {
         assert_eq!(store.messages_after("s1", 0).unwrap().unwrap().len(), 1);
     }
 
+    #[tokio::test]
+    async fn the_writer_thread_ends_with_its_history() {
+        let store: Arc<dyn Storage> = Arc::new(SqliteStore::in_memory().unwrap());
+        let history = History::new(store.clone());
+        let (_, saved) = history
+            .save(turn("s", Some(state("u", 1)), &["a"]))
+            .await
+            .unwrap();
+        assert_eq!(saved.unwrap(), Some(vec![1]));
+        assert_eq!(Arc::strong_count(&store), 3);
+        drop(history);
+        // The thread lets go of the store when it ends.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while Arc::strong_count(&store) > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(Arc::strong_count(&store), 1);
+    }
+
     #[test]
     fn live_sessions_stay_bounded_and_keep_the_recently_used() {
         let mut live = LiveSessions::default();

@@ -299,7 +299,9 @@ impl Connection {
             context,
             client_id: Some(client_id.clone()),
         };
-        let turn = match run_turn(&self.api, input).await {
+        let api = self.api.clone();
+        let turn = crate::chat::to_completion(async move { run_turn(&api, input).await }).await;
+        let turn = match turn {
             Ok(turn) => turn,
             _ => {
                 self.send(&ServerFrame::Typing { on: false }).await?;
