@@ -14,11 +14,6 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// mimalloc rather than the system allocator: the server's turns allocate many small, short-lived
-/// buffers across threads, where glibc's malloc spent about a sixth of the server's CPU time.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "chatlet",
