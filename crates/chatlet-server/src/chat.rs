@@ -408,12 +408,17 @@ pub(crate) async fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, 
 /// Runs `work` to its end even when the request or socket that asked for it goes away first:
 /// once a turn is handed to storage, the state kept in memory and the session's followers must
 /// learn its outcome, and the session's turn must stay taken until then.
-pub(crate) async fn to_completion<T: Send + 'static>(
+///
+/// The work is spawned at the call, not at the first poll: a caller's future (a socket's, alive
+/// as long as the connection) then holds only the task's handle, not the work's whole state.
+pub(crate) fn to_completion<T: Send + 'static>(
     work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::spawn(work)
-        .await
-        .map_err(|e| ApiError::Storage(format!("a turn stopped: {e}")))?
+) -> impl Future<Output = Result<T, ApiError>> {
+    let task = tokio::spawn(work);
+    async move {
+        task.await
+            .map_err(|e| ApiError::Storage(format!("a turn stopped: {e}")))?
+    }
 }
 
 /// A session id the server makes: 128 random bits in hex.

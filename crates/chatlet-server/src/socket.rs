@@ -191,7 +191,9 @@ impl Connection {
         // The session: resumed if it is this user's. A new id the server drew (unguessable) is
         // stored with its first message, so page views that never chat leave nothing behind; a
         // new id the client chose is claimed now, so no one else can follow it.
-        let history = resume(&self.api, &session_id, &user_id, chosen_by_client)
+        // Boxed: the hello's storage work is done once, and inline its state would enlarge every
+        // open connection's future for as long as the connection lives.
+        let history = Box::pin(resume(&self.api, &session_id, &user_id, chosen_by_client))
             .await
             .map_err(|_| Close(close_code::GOING_AWAY, "storage failed"))?;
         let Some(history) = history else {
