@@ -426,7 +426,13 @@ pub(crate) fn new_session_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
         .map_err(|e| ApiError::Storage(format!("no randomness for a session id: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(32);
+    for b in bytes {
+        id.push(char::from(HEX[usize::from(b >> 4)]));
+        id.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    Ok(id)
 }
 
 /// The request's body as JSON (within the route's size limit).
@@ -652,6 +658,18 @@ pub(crate) async fn handoff(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_ids_are_32_hex_digits_and_differ() {
+        let (a, b) = (new_session_id().unwrap(), new_session_id().unwrap());
+        assert_eq!(a.len(), 32);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
+            "{a}"
+        );
+        assert_ne!(a, b);
+    }
 
     #[tokio::test]
     async fn work_handed_over_finishes_when_its_caller_goes_away() {
