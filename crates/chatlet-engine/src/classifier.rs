@@ -274,15 +274,30 @@ type HeldOut = (Option<(Vec<f32>, f32)>, Option<usize>);
 /// Calibrated intent probabilities, scaled by how much of the utterance the model knows: text
 /// that is mostly unfamiliar words is probably out of scope, however its few known words vote.
 fn in_scope_probabilities(scores: &[f32], coverage: f32, temperature: f32, power: f32) -> Vec<f32> {
-    let mut p: Vec<f32> = scores.iter().map(|s| s / temperature).collect();
-    numeric::softmax(&mut p);
-    let pull = if power == 1.0 {
+    let mut p = calibrated(scores, temperature);
+    // The exponent is one of COVERAGE_POWERS; multiplied out so that native and wasm agree.
+    let pull = if power == 0.0 {
+        1.0
+    } else if power == 1.0 {
         coverage
     } else {
         coverage * coverage
     };
     for v in &mut p {
         *v *= pull;
+    }
+    p
+}
+
+/// Class probabilities from raw scores at a temperature. With one intent the score is the
+/// log-odds against the background it was trained against (see [`fit`]), so the probability is
+/// its sigmoid: a softmax over one class would be 1 for any text.
+fn calibrated(scores: &[f32], temperature: f32) -> Vec<f32> {
+    let mut p: Vec<f32> = scores.iter().map(|s| s / temperature).collect();
+    if let [log_odds] = p.as_mut_slice() {
+        *log_odds = 1.0 / (1.0 + numeric::exp(-*log_odds));
+    } else {
+        numeric::softmax(&mut p);
     }
     p
 }
@@ -370,30 +385,48 @@ fn fit(
             .collect()
         })
         .collect();
-    let mut trainer = Trainer {
-        n,
-        weights: vec![0.0; vocabulary.len() * n],
-        bias: vec![0.0; n],
-        // Averaged SGD: `sum_*` accumulates step-weighted updates so the average is w - sum/t.
-        sum_weights: vec![0.0; vocabulary.len() * n],
-        sum_bias: vec![0.0; n],
-        step: 1.0,
-        scores: vec![0.0; n],
-        active: Vec::with_capacity(n),
+    // One intent alone gives a softmax nothing to weigh it against (every text would be that
+    // intent), so it is trained against a background class of featureless examples, one per
+    // example: an utterance is the intent as far as its features speak for it.
+    let background = n == 1;
+    let classes = if background { 2 } else { n };
+    let examples = if background {
+        2 * in_scope.len()
+    } else {
+        in_scope.len()
     };
-    let mut order: Vec<usize> = (0..in_scope.len()).collect();
+    let mut trainer = Trainer {
+        n: classes,
+        weights: vec![0.0; vocabulary.len() * classes],
+        bias: vec![0.0; classes],
+        // Averaged SGD: `sum_*` accumulates step-weighted updates so the average is w - sum/t.
+        sum_weights: vec![0.0; vocabulary.len() * classes],
+        sum_bias: vec![0.0; classes],
+        step: 1.0,
+        scores: vec![0.0; classes],
+        active: Vec::with_capacity(classes),
+    };
+    let mut order: Vec<usize> = (0..examples).collect();
     let mut rng = Rng::new(options.seed);
-    let total_steps = (options.epochs * in_scope.len()).max(1) as f32;
+    let total_steps = (options.epochs * examples).max(1) as f32;
     for _ in 0..options.epochs {
         rng.shuffle(&mut order);
         for &i in &order {
             let progress = (trainer.step - 1.0) / total_steps;
             let lr = options.learning_rate * (1.0 - progress).max(0.05);
-            trainer.update(&rows[i], in_scope[i].1.unwrap_or(0), lr);
+            match in_scope.get(i) {
+                Some((_, label)) => trainer.update(&rows[i], label.unwrap_or(0), lr),
+                None => trainer.update(&[], 1, lr),
+            }
         }
         tracker.advance(data.len());
     }
-    let (weights, bias) = trainer.averaged();
+    let (mut weights, mut bias) = trainer.averaged();
+    if background {
+        // Keep the intent's log-odds against the background: its weights minus the background's.
+        weights = weights.chunks(2).map(|w| w[0] - w[1]).collect();
+        bias = vec![bias[0] - bias[1]];
+    }
     compress(
         labels.to_vec(),
         vocabulary,
@@ -532,8 +565,15 @@ fn finish(mut classifier: IntentClassifier, held_out: &[HeldOut]) -> IntentClass
             })
             .collect();
         let (threshold, objective) = pick_threshold(classifier.labels.len(), &confidences);
-        // Without out-of-scope examples there is nothing to compare on: the middle setting.
-        let objective = objective.unwrap_or(if power == 1.0 { 1.0 } else { 0.0 });
+        // Without out-of-scope examples there is nothing to compare on: the middle setting, or
+        // none for a single intent, whose probability already weighs its evidence against the
+        // background (and whose threshold, a half, is that balance).
+        let default_power = if classifier.labels.len() == 1 {
+            0.0
+        } else {
+            1.0
+        };
+        let objective = objective.unwrap_or(if power == default_power { 1.0 } else { 0.0 });
         // A stronger pull must earn its place: at least a point better on held-out data.
         if best.is_none_or(|b| objective > b.0 + 0.01) {
             best = Some((objective, power, threshold));
@@ -573,8 +613,7 @@ fn fit_temperature(held_out: &[HeldOut]) -> f32 {
     let loss = |t: f32| -> f32 {
         let mut total = 0.0;
         for (scores, label) in &usable {
-            let mut p: Vec<f32> = scores.iter().map(|s| s / t).collect();
-            numeric::softmax(&mut p);
+            let p = calibrated(scores, t);
             total -= numeric::ln(p[*label].max(1e-12));
         }
         total
@@ -782,6 +821,46 @@ mod tests {
         let model = toy();
         for text in ["", "   ", "🙂", "qwertyuiop zxcvb"] {
             assert_eq!(model.predict(text).intent, None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_single_intent_is_recognized_and_unrelated_text_is_not() {
+        // Its examples only: the refund intent of the toy bot, alone.
+        let (_, examples) = toy_data();
+        let refund: Vec<Example> = examples
+            .into_iter()
+            .filter(|e| e.label == Some(1))
+            .map(|e| Example {
+                label: Some(0),
+                ..e
+            })
+            .collect();
+        let model = IntentClassifier::train(
+            vec!["refund".to_owned()],
+            &refund,
+            None,
+            &TrainOptions::default(),
+            &mut |_| {},
+        );
+        assert!(model.weight_count() > 0);
+        for text in ["我想退货", "refund", "I want a refund please"] {
+            let p = model.predict(text);
+            assert_eq!(p.intent, Some("refund"), "{text:?}: {p:?}");
+            assert!(p.confidence < 1.0, "{text:?}: {p:?}");
+        }
+        for text in ["what is the weather like", "今天天气怎么样", "🙂"] {
+            assert_eq!(model.predict(text).intent, None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn familiarity_pulls_confidence_by_the_chosen_power() {
+        let scores = [2.0, 0.0];
+        let raw = calibrated(&scores, 1.0)[0];
+        for (power, pull) in [(0.0, 1.0), (1.0, 0.5), (2.0, 0.25)] {
+            let p = in_scope_probabilities(&scores, 0.5, 1.0, power)[0];
+            assert!((p - raw * pull).abs() < 1e-6, "power {power}: {p} vs {raw}");
         }
     }
 
