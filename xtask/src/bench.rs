@@ -125,6 +125,11 @@ pub(crate) fn run(root: &Path) -> Result<()> {
             .join("summary.json"),
     )?;
     let wasm = read_json(&wasm_out).ok();
+    let tradeoff = if datasets.iter().any(|d| d == "clinc150") {
+        out_of_scope_section(&paths)?
+    } else {
+        String::new()
+    };
     let mut report = render(
         &datasets,
         &scored,
@@ -133,6 +138,22 @@ pub(crate) fn run(root: &Path) -> Result<()> {
         &curve,
         wasm.as_ref(),
     );
+    // Before the protocol, which closes the NLU part.
+    let protocol = report.find("\n## Protocol").unwrap_or(report.len());
+    report.insert_str(protocol, &tradeoff);
+    let mut untrainable: Vec<String> = std::fs::read_dir(paths.shared.join("datasets"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir() && !e.path().join("train.jsonl").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    untrainable.sort();
+    if !untrainable.is_empty() {
+        let _ = writeln!(
+            report,
+            "\nNot benchmarked: {} (no `train.jsonl`, an evaluation-only set; the peers' harness skips it too).",
+            untrainable.join(", ")
+        );
+    }
     report.push_str(&widget);
     report.push_str(&first_reply(root, &paths.work)?);
     // The server under load, answering with the CLINC150 model trained above.
@@ -152,6 +173,149 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     std::fs::write(root.join("BENCHMARKS.md"), report)?;
     println!("xtask: wrote BENCHMARKS.md");
     Ok(())
+}
+
+/// Out-of-scope recalls at which the CLINC150 trade-off is reported.
+const OOS_RECALLS: &[f64] = &[0.80, 0.85, 0.90, 0.95];
+
+/// For each of [`OOS_RECALLS`]: the best in-scope accuracy of any threshold that rejects at
+/// least that share of the out-of-scope utterances. A row is `(confidence, correct,
+/// out_of_scope)`; an utterance is rejected when its confidence is below the threshold, and a
+/// confidence of minus infinity (the system itself said out of scope) is always rejected.
+fn out_of_scope_tradeoff(mut rows: Vec<(f64, bool, bool)>) -> Vec<Option<f64>> {
+    let in_scope = rows.iter().filter(|r| !r.2).count();
+    let out_of_scope = rows.len() - in_scope;
+    let mut best = vec![None::<f64>; OOS_RECALLS.len()];
+    if in_scope == 0 || out_of_scope == 0 {
+        return best;
+    }
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut accepted_correct = rows.iter().filter(|r| r.1 && !r.2).count();
+    let mut rejected = 0;
+    let mut i = 0;
+    let reject_group = |i: &mut usize, accepted_correct: &mut usize, rejected: &mut usize| {
+        let t = rows[*i].0;
+        while *i < rows.len() && rows[*i].0 == t {
+            if rows[*i].1 && !rows[*i].2 {
+                *accepted_correct -= 1;
+            }
+            if rows[*i].2 {
+                *rejected += 1;
+            }
+            *i += 1;
+        }
+    };
+    if rows[0].0 == f64::NEG_INFINITY {
+        reject_group(&mut i, &mut accepted_correct, &mut rejected);
+    }
+    loop {
+        let accuracy = accepted_correct as f64 / in_scope as f64;
+        let recall = rejected as f64 / out_of_scope as f64;
+        for (b, &r) in best.iter_mut().zip(OOS_RECALLS) {
+            if recall >= r && b.is_none_or(|v| accuracy > v) {
+                *b = Some(accuracy);
+            }
+        }
+        if i == rows.len() {
+            return best;
+        }
+        reject_group(&mut i, &mut accepted_correct, &mut rejected);
+    }
+}
+
+/// Every system's in-scope accuracy at fixed out-of-scope recalls on the CLINC150 test set,
+/// from the same prediction files `score.py` reads.
+fn out_of_scope_section(paths: &Paths) -> Result<String> {
+    let gold: Vec<String> = read_lines(
+        &paths
+            .harness
+            .join("data")
+            .join("clinc150")
+            .join("test.jsonl"),
+    )?
+    .iter()
+    .map(|v| v["intent"].as_str().unwrap_or_default().to_owned())
+    .collect();
+    let mut systems: Vec<(&str, PathBuf)> = PEERS
+        .iter()
+        .map(|(key, label)| {
+            let file = paths
+                .shared
+                .join("peers")
+                .join("results")
+                .join("clinc150")
+                .join(key)
+                .join("test_preds.jsonl");
+            (*label, file)
+        })
+        .filter(|(_, file)| file.is_file())
+        .collect();
+    systems.push((
+        "**chatlet**",
+        paths
+            .harness
+            .join("results")
+            .join("clinc150")
+            .join("chatlet")
+            .join("test_preds.jsonl"),
+    ));
+    let mut out = String::from(
+        "\n## Out-of-scope trade-off (CLINC150)\n\nIn-scope accuracy at the threshold that keeps the most in-scope answers while rejecting at least the given share of the out-of-scope test utterances (every threshold tried on test: this shows the trade-off each system's confidence allows; it is not how t is picked above).\n\n| system |",
+    );
+    for r in OOS_RECALLS {
+        let _ = write!(out, " oos recall ≥ {:.0} |", r * 100.0);
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(OOS_RECALLS.len()));
+    out.push('\n');
+    for (label, file) in systems {
+        let predictions = read_lines(&file)?;
+        if predictions.len() != gold.len() {
+            anyhow::bail!(
+                "{} has {} predictions for {} test utterances",
+                file.display(),
+                predictions.len(),
+                gold.len()
+            );
+        }
+        let rows = predictions
+            .iter()
+            .zip(&gold)
+            .map(|(p, gold)| {
+                let predicted = p["pred"].as_str().unwrap_or("oos");
+                let refused = predicted == "oos" || predicted == "None";
+                let confidence = match p["conf"].as_f64() {
+                    Some(c) if !refused => c,
+                    _ => f64::NEG_INFINITY,
+                };
+                (confidence, predicted == gold, gold == "oos")
+            })
+            .collect();
+        let _ = write!(out, "| {label} |");
+        for accuracy in out_of_scope_tradeoff(rows) {
+            match accuracy {
+                Some(a) => {
+                    let _ = write!(out, " {:.1} |", a * 100.0);
+                }
+                None => out.push_str(" – |"),
+            }
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn read_lines(path: &Path) -> Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .with_context(|| format!("{}:{}: not a JSON line", path.display(), i + 1))
+        })
+        .collect()
 }
 
 /// A virtual environment with the scorer's packages (from PyPI), made once.
@@ -655,4 +819,32 @@ fn render(
          this shared 2-core machine still vary ±10–20% between invocations."
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_scope_tradeoff_keeps_the_best_accuracy_at_each_recall() {
+        let rows = vec![
+            (0.9, true, false),
+            (0.8, true, false),
+            (0.4, false, false),
+            (0.3, true, false),
+            (f64::NEG_INFINITY, false, true),
+            (0.1, false, true),
+            (0.2, false, true),
+            (0.5, false, true),
+            (0.95, false, true),
+        ];
+        // 4 of 5 rejected (recall 0.8) needs t above 0.5: two of four in scope stay right;
+        // all 5 need t above 0.95, which rejects everything.
+        assert_eq!(
+            out_of_scope_tradeoff(rows),
+            vec![Some(0.5), Some(0.0), Some(0.0), Some(0.0)]
+        );
+        let no_out_of_scope = vec![(0.9, true, false)];
+        assert_eq!(out_of_scope_tradeoff(no_out_of_scope), vec![None; 4]);
+    }
 }
