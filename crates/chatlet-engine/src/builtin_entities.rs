@@ -329,10 +329,64 @@ fn money(chars: &[char], at: usize) -> Option<(usize, String)> {
             if suffix.is_ascii() && word_continues(chars, at + gap + n) {
                 continue;
             }
-            return Some((gap + n, format!("{} {currency}", decimal(v))));
+            let mut end = at + gap + n;
+            let mut value = v;
+            if matches!(*suffix, "块" | "元") {
+                // 三块五, 5块5, 两块五毛钱, 3元5角: tenths after the yuan.
+                if let Some((tenths, m)) = jiao(chars, end) {
+                    value += tenths / 10.0;
+                    end += m;
+                } else if *suffix == "块" && counts_things(chars, end) {
+                    // 两块蛋糕: 块 counts pieces here, not yuan.
+                    return None;
+                }
+            }
+            return Some((end - at, format!("{} {currency}", decimal(value))));
         }
     }
     None
+}
+
+/// Characters that may follow a price in 块 without making 块 a measure word (两块钱, 三块吧,
+/// 十块左右, 五块以内).
+const AFTER_YUAN: &str = "钱毛角吧啊呀呢吗嘛了的哦左多以上下内一";
+
+/// True when a Chinese word follows `at` that 块 would count (两块蛋糕, 三块手表).
+fn counts_things(chars: &[char], at: usize) -> bool {
+    chars
+        .get(at)
+        .is_some_and(|&c| crate::text::is_cjk(c) && !AFTER_YUAN.contains(c))
+        && numerals::chinese(chars, at, true).is_none()
+}
+
+/// The tenths digit after 块 or 元 (五, 5, 五毛, 5角, 五毛钱, 三块五一斤): its value and
+/// length. A digit that begins a count instead (三块一斤: three yuan for one jin) is not taken.
+fn jiao(chars: &[char], at: usize) -> Option<(f64, usize)> {
+    let &c = chars.get(at)?;
+    let tenths = match c.to_digit(10) {
+        Some(d) if c.is_ascii_digit() => f64::from(d),
+        // One character alone: in 三块五一斤 the digits 五一 are not one number.
+        _ => {
+            numerals::chinese(&chars[at..=at], 0, true)
+                .filter(|&(v, _)| v < 10.0)?
+                .0
+        }
+    };
+    let mut n = 1;
+    if let Some((_, m)) = starts_any(chars, at + n, &["毛", "角"]) {
+        n += m;
+        n += starts(chars, at + n, "钱").unwrap_or(0);
+    } else {
+        let per_unit = chars.get(at + n) == Some(&'一') && counts_things(chars, at + n + 1);
+        let more = chars
+            .get(at + n)
+            .is_some_and(|&c| c.is_ascii_digit() || c == '.' || counts_things(chars, at + n))
+            || numerals::chinese(chars, at + n, true).is_some();
+        if more && !per_unit {
+            return None;
+        }
+    }
+    Some((tenths, n))
 }
 
 fn percent(chars: &[char], at: usize) -> Option<(usize, f64)> {
@@ -400,8 +454,14 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
         },
     };
     let mut gap = len + spaces(chars, at + len);
-    // 一个半小时: one and a half hours.
+    // 一个半小时, 1个半月, two and a half hours.
     if let Some(n) = starts(chars, at + gap, "个半") {
+        v += 0.5;
+        gap += n;
+        if let Some(n) = starts(chars, at + gap, "月") {
+            return Some((gap + n, iso(v, "M", false)));
+        }
+    } else if let Some(n) = starts(chars, at + gap, "and a half ") {
         v += 0.5;
         gap += n;
     }
@@ -490,10 +550,14 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
         ("后天", 2),
         ("明天", 1),
         ("明日", 1),
+        ("明早", 1),
+        ("明晚", 1),
         ("今天", 0),
         ("今日", 0),
+        ("今早", 0),
         ("今晚", 0),
         ("昨天", -1),
+        ("大前天", -3),
         ("前天", -2),
         ("the day after tomorrow", 2),
         ("day after tomorrow", 2),
@@ -508,18 +572,49 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
             {
                 continue;
             }
-            // 今晚 and tonight keep their evening meaning for a following hour, via time_of_day's
-            // reading of "晚"; here they are just today.
-            let n = if *pattern == "今晚" { n - 1 } else { n };
+            // 今晚, 明早 and the like keep their morning or evening for a following hour, via
+            // time_of_day's reading of 早 and 晚; here they are just the day.
+            let n = if pattern.ends_with(['早', '晚']) {
+                n - 1
+            } else {
+                n
+            };
             return Some((today.plus_days(*shift), n));
         }
     }
-    // 下周一, 这周五, 上星期三, 周日, 星期天, 礼拜二.
-    let (week_shift, prefix) =
-        match starts_any(chars, at, &["下个", "下", "这个", "这", "本", "上个", "上"]) {
-            Some((k, n)) => ([1, 1, 0, 0, 0, -1, -1][k], n),
-            None => (0, 0),
-        };
+    // 下个月5号, 本月20日, 上个月3号.
+    if let Some((k, n)) = starts_any(
+        chars,
+        at,
+        &["下个月", "下月", "这个月", "本月", "上个月", "上月"],
+    ) && let Some((day, m)) = small_number(chars, at + n)
+        && let Some((_, suffix)) = starts_any(chars, at + n + m, &["日", "号", "號"])
+    {
+        let months = today.year * 12 + today.month as i32 - 1 + [1, 1, 0, 0, -1, -1][k];
+        let month = months.rem_euclid(12) as u32 + 1;
+        return Some((
+            Date::new(months.div_euclid(12), month, day)?,
+            n + m + suffix,
+        ));
+    }
+    // 下周一, 这周五, 上星期三, 下下周三, 周日, 星期天, 礼拜二.
+    const WEEK_PREFIXES: &[(&str, i64)] = &[
+        ("下下个", 2),
+        ("下下", 2),
+        ("下个", 1),
+        ("下", 1),
+        ("这个", 0),
+        ("这", 0),
+        ("本", 0),
+        ("上上个", -2),
+        ("上上", -2),
+        ("上个", -1),
+        ("上", -1),
+    ];
+    let (week_shift, prefix) = match starts_any_by(chars, at, WEEK_PREFIXES, |p| p.0) {
+        Some((k, n)) => (WEEK_PREFIXES[k].1, n),
+        None => (0, 0),
+    };
     if let Some((_, n)) = starts_any(chars, at + prefix, &["星期", "礼拜", "周"])
         && let Some(w) = chars.get(at + prefix + n).and_then(|&c| weekday_zh(c))
     {
@@ -723,6 +818,7 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         ("晚上", 2),
         ("今晚", 2),
         ("晚", 2),
+        ("早", 0),
     ];
     let mut i = at;
     let mut period = None;
@@ -882,6 +978,9 @@ mod tests {
         let kinds: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
         assert_eq!(kinds, ["time", "money", "phone"], "{f:?}");
         assert!(found("看一下，我们一起去").is_empty());
+        // 块 counting pieces, or in 一块 (together), is no price.
+        assert!(found("我要两块蛋糕").is_empty());
+        assert!(found("我们一块去吧").is_empty());
         assert!(found("hello there, how are you").is_empty());
     }
 

@@ -165,6 +165,14 @@ pub(crate) fn chinese(chars: &[char], at: usize, lone_ok: bool) -> Option<Read> 
     for (i, &c) in slice.iter().enumerate() {
         if let Some(d) = chinese_digit(c) {
             digit = f64::from(d);
+            // 两千五, 一百五, 三万五: a last digit right after 百, 千, 万 or 亿 counts in the next
+            // lower unit (2500, 150, 35000); with 零 between (两千零五) it is the ones.
+            if i + 1 == slice.len()
+                && i > 0
+                && let Some(unit) = chinese_unit(slice[i - 1]).filter(|&u| u >= 100.0)
+            {
+                digit *= unit / 10.0;
+            }
         } else if let Some(unit) = chinese_unit(c) {
             if unit >= 1e4 {
                 total = (total + section + digit) * unit;
@@ -328,6 +336,12 @@ mod tests {
         assert_eq!(chinese(&chars("十五"), 0, false), Some((15.0, 2)));
         assert_eq!(chinese(&chars("一万两千"), 0, false), Some((12000.0, 4)));
         assert_eq!(chinese(&chars("两千零八"), 0, false), Some((2008.0, 4)));
+        assert_eq!(chinese(&chars("两千五"), 0, false), Some((2500.0, 3)));
+        assert_eq!(chinese(&chars("一百五"), 0, false), Some((150.0, 3)));
+        assert_eq!(chinese(&chars("三万五"), 0, false), Some((35000.0, 3)));
+        assert_eq!(chinese(&chars("一亿五"), 0, false), Some((1.5e8, 3)));
+        assert_eq!(chinese(&chars("两千五百"), 0, false), Some((2500.0, 4)));
+        assert_eq!(chinese(&chars("二十五"), 0, false), Some((25.0, 3)));
         assert_eq!(chinese(&chars("二零二六"), 0, false), Some((2026.0, 4)));
         assert_eq!(chinese(&chars("一下"), 0, false), None);
         assert_eq!(chinese(&chars("三个"), 0, false), Some((3.0, 1)));
