@@ -524,23 +524,56 @@ const MONTHS_EN: &[&str] = &[
 type Candidate = Option<(usize, &'static str, String)>;
 
 fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Candidate) {
-    let (date, date_len) = match date(chars, at, now) {
+    let (day_before, date_len) = match date(chars, at, now) {
         Some((d, n)) => (Some(d), n),
         None => (None, 0),
     };
-    let date_only = date.map(|d| (date_len, "date", d.to_string()));
+    let date_only = day_before.map(|d| (date_len, "date", d.to_string()));
     let mut i = at + date_len;
-    if date.is_some() {
+    if day_before.is_some() {
         i += spaces(chars, i);
         if let Some(n) = starts(chars, i, "的") {
             i += n;
         }
     }
-    let with_time = time_of_day(chars, i).map(|(hour, minute, n)| {
-        let day = date.unwrap_or(now.date);
-        (i + n - at, "time", format!("{day}T{hour:02}:{minute:02}"))
-    });
+    let evening = day_before.is_some() && starts(chars, at, "tonight").is_some();
+    let with_time = time_of_day(chars, i)
+        .or_else(|| evening.then(|| evening_hour(chars, i)).flatten())
+        .map(|(hour, minute, n)| {
+            let mut end = i + n;
+            let day = match day_before {
+                Some(day) => day,
+                // 3pm tomorrow, at 9 on friday: the day may follow the hour.
+                None => {
+                    let mut after = end + spaces(chars, end);
+                    if word_starts_here(chars, after)
+                        && let Some(n) = starts(chars, after, "on ")
+                    {
+                        after += n;
+                    }
+                    match date(chars, after, now) {
+                        Some((day, n)) => {
+                            end = after + n;
+                            day
+                        }
+                        None => now.date,
+                    }
+                }
+            };
+            (end - at, "time", format!("{day}T{hour:02}:{minute:02}"))
+        });
     (date_only, with_time)
+}
+
+/// "at 9" after "tonight": an evening hour without am or pm.
+fn evening_hour(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
+    let n = starts(chars, at, "at ")?;
+    let h = digit_run(chars, at + n);
+    if !(1..=2).contains(&h) || chars.get(at + n + h) == Some(&':') {
+        return None;
+    }
+    let hour = digit_value(chars, at + n, h);
+    (1..=11).contains(&hour).then_some((hour + 12, 0, n + h))
 }
 
 fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)> {

@@ -93,6 +93,7 @@ impl EntityRules {
         let original: Vec<char> = utterance.chars().collect();
         let folded: Vec<char> = original.iter().map(|&c| fold_char(c)).collect();
         let mut found = Vec::new();
+        let mut builtins_done = false;
         for ((name, rule), regex) in self.rules.iter().zip(&self.compiled) {
             match rule {
                 EntityRule::Lookup { values, fuzzy } => {
@@ -110,12 +111,28 @@ impl EntityRules {
                     }
                 }
                 EntityRule::Learned => {}
-                EntityRule::Builtin(kind) => {
-                    for mut m in
-                        builtin_entities::extract(utterance, now, std::slice::from_ref(kind))
-                    {
-                        m.entity = name.clone();
-                        found.push(m);
+                EntityRule::Builtin(_) if builtins_done => {}
+                EntityRule::Builtin(_) => {
+                    // All built-in kinds in one pass, so that the extractor's own choice holds
+                    // where two read the same span (13812345678 is a phone, not a number).
+                    builtins_done = true;
+                    let builtins: Vec<(&String, &String)> = self
+                        .rules
+                        .iter()
+                        .filter_map(|(name, rule)| match rule {
+                            EntityRule::Builtin(kind) => Some((name, kind)),
+                            _ => None,
+                        })
+                        .collect();
+                    let kinds: Vec<String> = builtins.iter().map(|(_, k)| (*k).clone()).collect();
+                    let mentions = builtin_entities::extract(utterance, now, &kinds);
+                    for (name, kind) in builtins {
+                        for m in mentions.iter().filter(|m| m.entity == *kind) {
+                            found.push(Mention {
+                                entity: name.clone(),
+                                ..m.clone()
+                            });
+                        }
                     }
                 }
             }
@@ -367,6 +384,41 @@ mod tests {
         );
         assert_eq!(rules().canonical("city", "Peking"), Some("北京".to_owned()));
         assert_eq!(rules().canonical("city", "paris"), None);
+    }
+
+    #[test]
+    fn a_more_specific_builtin_wins_whatever_the_declaration_order() {
+        let rules = EntityRules::new(vec![
+            ("count".to_owned(), EntityRule::Builtin("number".to_owned())),
+            ("mobile".to_owned(), EntityRule::Builtin("phone".to_owned())),
+            ("arrival".to_owned(), EntityRule::Builtin("date".to_owned())),
+            (
+                "departure".to_owned(),
+                EntityRule::Builtin("date".to_owned()),
+            ),
+        ])
+        .unwrap();
+        let now = ReferenceTime {
+            date: crate::calendar::Date::new(2026, 11, 22).unwrap(),
+            hour: 10,
+            minute: 0,
+        };
+        let found: Vec<(String, String)> =
+            resolve_overlaps(rules.find("13812345678，3个人，明天", Some(&now)))
+                .into_iter()
+                .map(|m| (m.entity, m.value))
+                .collect();
+        assert_eq!(
+            found,
+            [
+                ("mobile".to_owned(), "+8613812345678".to_owned()),
+                ("count".to_owned(), "3".to_owned()),
+                ("arrival".to_owned(), "2026-11-23".to_owned()),
+            ]
+        );
+        // Both date entities read the date (forms tell them apart by what they ask).
+        let dates = rules.find("明天", Some(&now));
+        assert_eq!(dates.len(), 2, "{dates:?}");
     }
 
     #[test]

@@ -154,6 +154,14 @@ pub(crate) fn chinese(chars: &[char], at: usize, lone_ok: bool) -> Option<Read> 
     {
         return None;
     }
+    if let [a, b] = slice
+        && let (Some(a), Some(b)) = (chinese_digit(*a), chinese_digit(*b))
+        && a > 0
+        && b == a + 1
+    {
+        // 两三天, 七八个: a rough range, not the digits of 23 or 78.
+        return None;
+    }
     if slice.iter().all(|&c| chinese_digit(c).is_some()) && run > 1 {
         let value = slice.iter().fold(0.0, |v, &c| {
             v * 10.0 + f64::from(chinese_digit(c).unwrap_or(0))
@@ -344,6 +352,9 @@ mod tests {
         assert_eq!(chinese(&chars("二十五"), 0, false), Some((25.0, 3)));
         assert_eq!(chinese(&chars("二零二六"), 0, false), Some((2026.0, 4)));
         assert_eq!(chinese(&chars("一下"), 0, false), None);
+        assert_eq!(chinese(&chars("两三天"), 0, false), None);
+        assert_eq!(chinese(&chars("七八个"), 0, false), None);
+        assert_eq!(chinese(&chars("九零后"), 0, false), Some((90.0, 2)));
         assert_eq!(chinese(&chars("三个"), 0, false), Some((3.0, 1)));
         assert_eq!(
             english(&chars("three hundred and fifty people"), 0),
