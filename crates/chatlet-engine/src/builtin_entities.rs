@@ -233,6 +233,8 @@ fn phone(chars: &[char], at: usize) -> Option<(usize, String)> {
     let mut end = at;
     let mut i = at + usize::from(c == '+');
     let mut separator_run = 0;
+    // How many digits came before the first separator (an area code, in 021-12345678).
+    let mut first_group = None;
     while let Some(&c) = chars.get(i) {
         if c.is_ascii_digit() {
             digits.push(c);
@@ -243,6 +245,7 @@ fn phone(chars: &[char], at: usize) -> Option<(usize, String)> {
             && !digits.is_empty()
         {
             separator_run += 1;
+            first_group.get_or_insert(digits.len());
         } else {
             break;
         }
@@ -267,10 +270,33 @@ fn phone(chars: &[char], at: usize) -> Option<(usize, String)> {
         .filter(|d| mobile(d))
     {
         format!("+86{rest}")
+    } else if landline(&digits, first_group) {
+        format!("+86{}", &digits[1..])
+    } else if digits.len() == 10
+        && (digits.starts_with("400") || digits.starts_with("800"))
+        && first_group == Some(3)
+    {
+        // 400-800-8888: a Chinese service number.
+        format!("+86{digits}")
     } else {
         return None;
     };
     Some((end - at, value))
+}
+
+/// A Chinese landline written with its area code set apart (010-12345678, 0755 1234567):
+/// 010 and 02x have two-digit codes, the rest three; the local number has 7 or 8 digits.
+fn landline(digits: &str, first_group: Option<usize>) -> bool {
+    let bytes = digits.as_bytes();
+    if bytes.len() < 3 || bytes[0] != b'0' || bytes[1] == b'0' {
+        return false;
+    }
+    let code = if matches!(bytes[1], b'1' | b'2') {
+        3
+    } else {
+        4
+    };
+    first_group == Some(code) && (7..=8).contains(&(bytes.len() - code))
 }
 
 const CURRENCY_PREFIXES: &[(&str, &str)] = &[
@@ -442,9 +468,17 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
     let iso = |v: f64, unit: &str, time: bool| {
         format!("P{}{}{unit}", if time { "T" } else { "" }, decimal(v))
     };
-    if let Some((k, n)) = starts_any(chars, at, &["半小时", "半个小时", "half an hour"]) {
-        let _ = k;
-        return Some((n, "PT30M".to_owned()));
+    const FIXED: &[(&str, &str)] = &[
+        ("半小时", "PT30M"),
+        ("半个小时", "PT30M"),
+        ("half an hour", "PT30M"),
+        ("一刻钟", "PT15M"),
+        ("三刻钟", "PT45M"),
+        ("a quarter of an hour", "PT15M"),
+        ("quarter of an hour", "PT15M"),
+    ];
+    if let Some((k, n)) = starts_any_by(chars, at, FIXED, |f| f.0) {
+        return Some((n, FIXED[k].1.to_owned()));
     }
     let (mut v, mut len) = match number(chars, at, true) {
         Some(r) => r,
