@@ -439,6 +439,7 @@ const DURATION_UNITS: &[(&str, &str, bool)] = &[
     ("秒钟", "S", true),
     ("秒", "S", true),
     ("天", "D", false),
+    ("年", "Y", false),
     ("个星期", "W", false),
     ("星期", "W", false),
     ("周", "W", false),
@@ -472,6 +473,8 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
         ("半小时", "PT30M"),
         ("半个小时", "PT30M"),
         ("half an hour", "PT30M"),
+        ("半个月", "P0.5M"),
+        ("半年", "P6M"),
         ("一刻钟", "PT15M"),
         ("三刻钟", "PT45M"),
         ("a quarter of an hour", "PT15M"),
@@ -512,6 +515,17 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
             .is_some_and(|&c| weekday_zh(c).is_some())
     {
         return None;
+    }
+    // 2026年 is a year and 三年级 a school grade, not durations.
+    if pattern == "年" && (v >= 100.0 || chars.get(at + len) == Some(&'级')) {
+        return None;
+    }
+    // 一年半, 三天半: and a half.
+    if !pattern.is_ascii()
+        && let Some(n) = starts(chars, at + len, "半")
+    {
+        v += 0.5;
+        len += n;
     }
     Some((len, iso(v, unit, time)))
 }
@@ -647,6 +661,37 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
                 n
             };
             return Some((today.plus_days(*shift), n));
+        }
+    }
+    // Fixed-date holidays, the next one to come (lunar ones would need a lunar calendar).
+    const HOLIDAYS: &[(&str, u32, u32)] = &[
+        ("元旦", 1, 1),
+        ("情人节", 2, 14),
+        ("劳动节", 5, 1),
+        ("五一", 5, 1),
+        ("国庆节", 10, 1),
+        ("国庆", 10, 1),
+        ("双十一", 11, 11),
+        ("双十二", 12, 12),
+        ("平安夜", 12, 24),
+        ("圣诞节", 12, 25),
+        ("圣诞", 12, 25),
+        ("christmas eve", 12, 24),
+        ("christmas", 12, 25),
+        ("new year's day", 1, 1),
+        ("valentine's day", 2, 14),
+    ];
+    if let Some((k, n)) = starts_any_by(chars, at, HOLIDAYS, |h| h.0) {
+        let (pattern, month, day) = HOLIDAYS[k];
+        let whole_word =
+            !pattern.is_ascii() || (word_starts_here(chars, at) && !word_continues(chars, at + n));
+        // 五一 inside a longer numeral (五一二) is a number.
+        let numeral_goes_on = pattern == "五一"
+            && chars
+                .get(at + n)
+                .is_some_and(|&c| numerals::chinese(&[c], 0, true).is_some());
+        if whole_word && !numeral_goes_on {
+            return Some((upcoming(today, month, day)?, n));
         }
     }
     // 下个月5号, 本月20日, 上个月3号.
@@ -951,13 +996,23 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     } else if let Some((v, m)) = small_number(chars, end)
         && v < 60
     {
-        minute = v;
-        end += m;
-        end += starts(chars, end, "分").unwrap_or(0);
+        let marked = starts(chars, end + m, "分");
+        // Minutes without 分 are written with two characters (12点05, 八点十五, 九点零五); a
+        // lone digit starts a count instead (7点4个人: seven o'clock, four people).
+        let counted = chars
+            .get(end + m)
+            .is_some_and(|&c| MEASURE_WORDS.contains(c));
+        if marked.is_some() || (m >= 2 && !counted) {
+            minute = v;
+            end += m + marked.unwrap_or(0);
+        }
     }
     let hour = afternoon(hour, period);
     (hour < 24).then_some((hour, minute, end - at))
 }
+
+/// Measure words that make the number before them a count of something.
+const MEASURE_WORDS: &str = "个位人名份张间桌件次只瓶盒包斤";
 
 /// `am`, `pm`, `a.m.`, `p.m.` after optional spaces: (is pm, length).
 fn am_pm(chars: &[char], at: usize) -> Option<(bool, usize)> {
@@ -1045,6 +1100,10 @@ mod tests {
         let kinds: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
         assert_eq!(kinds, ["time", "money", "phone"], "{f:?}");
         assert!(found("看一下，我们一起去").is_empty());
+        // A lone digit after 点 starts a count, not the minutes.
+        let f = found("我想订明天晚上7点4个人的位子");
+        let f: Vec<(&str, &str)> = f.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
+        assert_eq!(f, [("time", "2026-11-23T19:00"), ("number", "4")]);
         // 块 counting pieces, or in 一块 (together), is no price.
         assert!(found("我要两块蛋糕").is_empty());
         assert!(found("我们一块去吧").is_empty());
