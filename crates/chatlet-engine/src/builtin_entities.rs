@@ -69,6 +69,9 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
         }
         match best {
             Some((length, entity, value)) => {
+                let range_end = (entity == "time")
+                    .then(|| time_range_end(&chars, i + length, &value))
+                    .flatten();
                 found.push(Mention {
                     start: i,
                     end: i + length,
@@ -76,6 +79,15 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
                     value,
                 });
                 i += length;
+                if let Some((start, end, value)) = range_end {
+                    found.push(Mention {
+                        start,
+                        end,
+                        entity: "time".to_owned(),
+                        value,
+                    });
+                    i = end;
+                }
             }
             None => i += 1,
         }
@@ -613,6 +625,26 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
     (date_only, with_time)
 }
 
+/// The end of a range whose start is the time `first` (`2026-11-23T14:00`) ending at `at`:
+/// 下午两点到四点 and 3pm-5pm share the start's day, and its afternoon when the end has none.
+/// Returns the end's span and value.
+fn time_range_end(chars: &[char], at: usize, first: &str) -> Option<(usize, usize, String)> {
+    let mut i = at + spaces(chars, at);
+    let (_, n) = starts_any(chars, i, &["到", "至", "-", "~", "～", "—", "to "])?;
+    i += n;
+    i += spaces(chars, i);
+    let (mut hour, minute, n) = time_of_day(chars, i)?;
+    let day = first.get(..10)?;
+    let first_hour: u32 = first.get(11..13)?.parse().ok()?;
+    let has_period = chars[i..i + n]
+        .iter()
+        .any(|c| "上下午晚早凌晨中apm".contains(*c));
+    if !has_period && hour < 12 && hour < first_hour && hour + 12 >= first_hour {
+        hour += 12;
+    }
+    Some((i, i + n, format!("{day}T{hour:02}:{minute:02}")))
+}
+
 /// "at 9" after "tonight": an evening hour without am or pm.
 fn evening_hour(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     let n = starts(chars, at, "at ")?;
@@ -1104,6 +1136,19 @@ mod tests {
         let f = found("我想订明天晚上7点4个人的位子");
         let f: Vec<(&str, &str)> = f.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
         assert_eq!(f, [("time", "2026-11-23T19:00"), ("number", "4")]);
+        // The end of a range keeps the start's day and afternoon.
+        let f = found("明天下午两点到四点有空");
+        let f: Vec<(&str, &str)> = f.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
+        assert_eq!(
+            f,
+            [("time", "2026-11-23T14:00"), ("time", "2026-11-23T16:00")]
+        );
+        let f = found("tomorrow 3pm - 5pm");
+        let f: Vec<(&str, &str)> = f.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
+        assert_eq!(
+            f,
+            [("time", "2026-11-23T15:00"), ("time", "2026-11-23T17:00")]
+        );
         // 块 counting pieces, or in 一块 (together), is no price.
         assert!(found("我要两块蛋糕").is_empty());
         assert!(found("我们一块去吧").is_empty());
