@@ -620,9 +620,32 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
                     }
                 }
             };
+            // 3点 said at 10:00 today means 15:00, the next three o'clock: an hour that names
+            // no half of the day is the next one to come (as Duckling reads "at 3"). A leading
+            // zero (09:30) is a 24-hour clock.
+            let first_digit = chars[i..i + n].iter().find(|c| c.is_ascii_digit());
+            let hour = if day == now.date
+                && (1..12).contains(&hour)
+                && !names_half_of_day(&chars[i..i + n])
+                && first_digit != Some(&'0')
+                && (hour, minute) < (now.hour, now.minute)
+            {
+                hour + 12
+            } else {
+                hour
+            };
             (end - at, "time", format!("{day}T{hour:02}:{minute:02}"))
         });
     (date_only, with_time)
+}
+
+/// True when a time's text says which half of the day it is in (下午, 早, 3pm, 3 p.m., noon).
+fn names_half_of_day(text: &[char]) -> bool {
+    let text: String = text.iter().collect();
+    text.chars().any(|c| "上下午晚早凌晨中".contains(c))
+        || ["am", "pm", "a.m.", "p.m.", "noon", "midnight"]
+            .iter()
+            .any(|end| text.ends_with(end))
 }
 
 /// The end of a range whose start is the time `first` (`2026-11-23T14:00`) ending at `at`:
@@ -636,10 +659,11 @@ fn time_range_end(chars: &[char], at: usize, first: &str) -> Option<(usize, usiz
     let (mut hour, minute, n) = time_of_day(chars, i)?;
     let day = first.get(..10)?;
     let first_hour: u32 = first.get(11..13)?.parse().ok()?;
-    let has_period = chars[i..i + n]
-        .iter()
-        .any(|c| "上下午晚早凌晨中apm".contains(*c));
-    if !has_period && hour < 12 && hour < first_hour && hour + 12 >= first_hour {
+    if !names_half_of_day(&chars[i..i + n])
+        && hour < 12
+        && hour < first_hour
+        && hour + 12 >= first_hour
+    {
         hour += 12;
     }
     Some((i, i + n, format!("{day}T{hour:02}:{minute:02}")))
