@@ -140,6 +140,14 @@ impl EntityRules {
         found
     }
 
+    /// True when `entity`'s values are the text that was found (patterns, learned spans), not a
+    /// canonical or resolved value (lookup tables, built-ins).
+    pub fn values_are_text(&self, entity: &str) -> bool {
+        !self.rules.iter().any(|(n, rule)| {
+            n == entity && matches!(rule, EntityRule::Lookup { .. } | EntityRule::Builtin(_))
+        })
+    }
+
     /// The canonical value of `span` if `entity` is a lookup table that knows it.
     pub fn canonical(&self, entity: &str, span: &str) -> Option<String> {
         let (_, rule) = self.rules.iter().find(|(n, _)| n == entity)?;

@@ -23,10 +23,12 @@ mod model;
 mod numerals;
 mod numeric;
 pub mod pattern;
+mod script_variants;
 pub mod slot_tagger;
 mod sparse_table;
 pub mod stories;
 pub mod text;
+mod traditional_chinese;
 pub mod yaml;
 
 pub use bot::Bot;

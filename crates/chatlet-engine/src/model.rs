@@ -6,8 +6,9 @@ use crate::calendar::ReferenceTime;
 use crate::classifier::{Example, IntentClassifier, Progress, TrainOptions};
 use crate::corpus::{Mention, Utterance};
 use crate::dialogue::{ActionOutcome, Conversation, IntentRule, Policy, Turn, Understood};
-use crate::entity_rules::{EntityRules, resolve_overlaps};
+use crate::entity_rules::{EntityRule, EntityRules, resolve_overlaps};
 use crate::error::{Error, ErrorKind};
+use crate::script_variants::ScriptVariants;
 use crate::slot_tagger::{Annotated, SlotTagger, TaggerOptions};
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: &[u8; 8] = b"CHATLET\0";
 
 /// Bumped on every incompatible change to the model layout or to feature hashing.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A trained bot: classifier plus everything needed to answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +31,8 @@ pub struct Model {
     entity_rules: EntityRules,
     /// What to say and do, per intent (in the classifier's label order) and beyond.
     policy: Policy,
+    /// Traditional characters read as the simplified ones the model was trained on.
+    script_variants: ScriptVariants,
 }
 
 /// What the model understood of one utterance, before any reply is chosen.
@@ -75,6 +78,17 @@ impl Model {
         )?;
         model.entity_rules = EntityRules::new(bot.entities.clone())
             .map_err(|problem| Error::new(ErrorKind::Bot, problem))?;
+        // Lookup tables are matched like examples: their characters count as known too.
+        let lookups = bot.entities.iter().flat_map(|(_, rule)| match rule {
+            EntityRule::Lookup { values, .. } => values
+                .iter()
+                .flat_map(|(canonical, synonyms)| std::iter::once(canonical).chain(synonyms))
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        });
+        model.script_variants =
+            ScriptVariants::for_texts(utterances.iter().map(|u| u.text.as_str()).chain(lookups));
         model.welcome = bot.welcome.clone();
         // `from_corpus` orders labels by first appearance, which is the bot's intent order.
         model.policy = Policy {
@@ -191,6 +205,7 @@ impl Model {
             slot_tagger,
             entity_rules: EntityRules::default(),
             policy,
+            script_variants: ScriptVariants::for_texts(train.iter().map(|u| u.text.as_str())),
         })
     }
 
@@ -217,6 +232,8 @@ impl Model {
     /// Classifies one utterance and extracts its entities; dates and times resolve against `now`
     /// (without it, none are extracted). Never panics.
     pub fn understand(&self, utterance: &str, now: Option<&ReferenceTime>) -> Understanding {
+        let original = utterance;
+        let utterance = &*self.script_variants.apply(original);
         let prediction = self.classifier.predict(utterance);
         let mut entities = self.entity_rules.find(utterance, now);
         if let Some(tagger) = &self.slot_tagger {
@@ -225,6 +242,21 @@ impl Model {
                     m.value = canonical;
                 }
                 entities.push(m);
+            }
+        }
+        if utterance != original {
+            // A value that is the span's text is the visitor's own text, as they wrote it (the
+            // replacement is one character for one, so the offsets hold); canonical and resolved
+            // values stay the bot's.
+            let chars: Vec<char> = utterance.chars().collect();
+            let written: Vec<char> = original.chars().collect();
+            for m in &mut entities {
+                let span = m.start..m.end.min(chars.len());
+                if self.entity_rules.values_are_text(&m.entity)
+                    && m.value.chars().eq(chars[span.clone()].iter().copied())
+                {
+                    m.value = written[span].iter().collect();
+                }
             }
         }
         Understanding {
@@ -323,6 +355,10 @@ impl Model {
         if model.policy.intents.len() != model.classifier.labels().len() {
             return Err(corrupt("responses do not match the intents"));
         }
+        model
+            .script_variants
+            .check()
+            .map_err(|what| corrupt(&what))?;
         Ok(model)
     }
 }
@@ -346,6 +382,53 @@ mod tests {
         )
         .unwrap();
         Model::train(&bot, &TrainOptions::default(), &mut |_| {}).unwrap()
+    }
+
+    #[test]
+    fn a_bot_in_simplified_chinese_understands_traditional_characters() {
+        let bot = crate::bot::parse(
+            "t.yaml",
+            "name: T\nlanguages: [zh]\nentities:\n  city: learned\n  size:\n    values: {大号: [大码]}\nintents:\n  \
+             shipping: {examples: [什么时候发货, 多久能到, 快递到哪了, 物流信息], responses: 三天内发货。}\n  \
+             refund: {examples: [我要退货, 怎么退款, 申请退货, 退钱], responses: 可以退。}\n  \
+             delivery: {examples: [\"能送到[北京](city)吗\", \"[上海](city)可以配送吗\", \"送货到[广州](city)\"], responses: 可以。}\n  \
+             size: {examples: [有大号吗, 大码有货吗, 尺码表], responses: 有。}\n",
+        )
+        .unwrap();
+        let model = Model::train(&bot, &TrainOptions::default(), &mut |_| {}).unwrap();
+        // Read the same as in simplified characters: the same intents, equally sure.
+        for (simplified, traditional) in [
+            ("请问什么时候发货", "請問什麼時候發貨"),
+            ("我要退货", "我要退貨"),
+            ("能送到广州吗", "能送到廣州嗎"),
+        ] {
+            let a = model.understand(simplified, None);
+            let b = model.understand(traditional, None);
+            assert!(a.intent.is_some(), "{simplified}: {a:?}");
+            assert_eq!(a.ranking, b.ranking, "{traditional}");
+        }
+        // Found in the simplified reading, a span keeps the characters the visitor wrote; a
+        // lookup value stays the bot's canonical one.
+        let u = model.understand("能送到廣州嗎", None);
+        let city: Vec<&str> = u
+            .entities
+            .iter()
+            .filter(|m| m.entity == "city")
+            .map(|m| m.value.as_str())
+            .collect();
+        assert_eq!(city, ["廣州"], "{u:?}");
+        for text in ["有大碼嗎", "有大號嗎"] {
+            let u = model.understand(text, None);
+            let size = u.entities.iter().find(|m| m.entity == "size");
+            assert_eq!(size.map(|m| m.value.as_str()), Some("大号"), "{u:?}");
+        }
+        // The model carries only the pairs its characters need.
+        assert!(
+            model.script_variants.pairs.len() < 60,
+            "{}",
+            model.script_variants.pairs.len()
+        );
+        assert_eq!(Model::from_bytes(&model.to_bytes()).unwrap(), model);
     }
 
     #[test]
