@@ -24,7 +24,7 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
     let original: Vec<char> = text.chars().collect();
     let chars: Vec<char> = original.iter().map(|&c| fold_char(c)).collect();
     let wants = |name: &str| wanted.iter().any(|w| w == name);
-    let mut found = Vec::new();
+    let mut found: Vec<Mention> = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let mut best: Option<(usize, &'static str, String)> = None;
@@ -68,10 +68,14 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
             offer(number(&chars, i, false).map(|(v, n)| (n, "number", decimal(v))));
         }
         match best {
-            Some((length, entity, value)) => {
-                let range_end = (entity == "time")
-                    .then(|| time_range_end(&chars, i + length, &value))
-                    .flatten();
+            Some((length, entity, mut value)) => {
+                if entity == "time"
+                    && let Some(previous) = found.last()
+                    && previous.entity == "time"
+                {
+                    let between = &chars[previous.end..i + length];
+                    value = range_end(between, i - previous.end, &previous.value, value);
+                }
                 found.push(Mention {
                     start: i,
                     end: i + length,
@@ -79,15 +83,6 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
                     value,
                 });
                 i += length;
-                if let Some((start, end, value)) = range_end {
-                    found.push(Mention {
-                        start,
-                        end,
-                        entity: "time".to_owned(),
-                        value,
-                    });
-                    i = end;
-                }
             }
             None => i += 1,
         }
@@ -634,39 +629,57 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             } else {
                 hour
             };
-            (end - at, "time", format!("{day}T{hour:02}:{minute:02}"))
+            (end - at, "time", clock_value(&day, hour, minute))
         });
     (date_only, with_time)
 }
 
 /// True when a time's text says which half of the day it is in (下午, 早, 3pm, 3 p.m., noon).
 fn names_half_of_day(text: &[char]) -> bool {
-    let text: String = text.iter().collect();
-    text.chars().any(|c| "上下午晚早凌晨中".contains(c))
+    text.iter().any(|&c| "上下午晚早凌晨中".contains(c))
         || ["am", "pm", "a.m.", "p.m.", "noon", "midnight"]
             .iter()
-            .any(|end| text.ends_with(end))
+            .any(|end| {
+                let n = end.len();
+                text.len() >= n && starts(text, text.len() - n, end).is_some()
+            })
 }
 
-/// The end of a range whose start is the time `first` (`2026-11-23T14:00`) ending at `at`:
-/// 下午两点到四点 and 3pm-5pm share the start's day, and its afternoon when the end has none.
-/// Returns the end's span and value.
-fn time_range_end(chars: &[char], at: usize, first: &str) -> Option<(usize, usize, String)> {
-    let mut i = at + spaces(chars, at);
-    let (_, n) = starts_any(chars, i, &["到", "至", "-", "~", "～", "—", "to "])?;
+/// A time's value: `2026-11-23T15:00`.
+fn clock_value(day: &dyn std::fmt::Display, hour: u32, minute: u32) -> String {
+    format!("{day}T{hour:02}:{minute:02}")
+}
+
+/// The end of a time range (`between` runs from the start's end to the end's end, which begins
+/// at `begins`): 下午两点到四点 and 3pm-5pm share the start's day, and its afternoon when the end
+/// names none. Any other time is returned as it was.
+fn range_end(between: &[char], begins: usize, first: &str, end: String) -> String {
+    let mut i = spaces(between, 0);
+    let Some((_, n)) = starts_any(between, i, &["到", "至", "-", "~", "～", "—", "to "])
+    else {
+        return end;
+    };
     i += n;
-    i += spaces(chars, i);
-    let (mut hour, minute, n) = time_of_day(chars, i)?;
-    let day = first.get(..10)?;
-    let first_hour: u32 = first.get(11..13)?.parse().ok()?;
-    if !names_half_of_day(&chars[i..i + n])
-        && hour < 12
-        && hour < first_hour
-        && hour + 12 >= first_hour
-    {
-        hour += 12;
+    i += spaces(between, i);
+    if i != begins {
+        return end;
     }
-    Some((i, i + n, format!("{day}T{hour:02}:{minute:02}")))
+    let hour = |v: &str| match v.as_bytes().get(11..13) {
+        Some(&[tens, ones]) => {
+            u32::from(tens.wrapping_sub(b'0')) * 10 + u32::from(ones.wrapping_sub(b'0'))
+        }
+        _ => 99,
+    };
+    let (first_hour, mut end_hour) = (hour(first), hour(&end));
+    if !names_half_of_day(&between[i..]) && end_hour < 12 && end_hour < first_hour {
+        end_hour += 12;
+    }
+    match (first.get(..10), end.get(13..)) {
+        (Some(day), Some(minutes)) if end_hour < 24 => {
+            format!("{day}T{end_hour:02}{minutes}")
+        }
+        _ => end,
+    }
 }
 
 /// "at 9" after "tonight": an evening hour without am or pm.

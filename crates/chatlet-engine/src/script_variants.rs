@@ -8,10 +8,27 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// Character replacements applied to a visitor's text before it is understood: each pair is a
-/// traditional character and the simplified one the model knows, sorted by the first.
+/// traditional character and the simplified one the model knows, sorted by the first. Stored
+/// as one string of pairs (the widget already reads strings; a list of `char`s would add code).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 pub(crate) struct ScriptVariants {
     pub(crate) pairs: Vec<(char, char)>,
+}
+
+impl From<String> for ScriptVariants {
+    fn from(stored: String) -> ScriptVariants {
+        let chars: Vec<char> = stored.chars().collect();
+        ScriptVariants {
+            pairs: chars.chunks_exact(2).map(|p| (p[0], p[1])).collect(),
+        }
+    }
+}
+
+impl From<ScriptVariants> for String {
+    fn from(variants: ScriptVariants) -> String {
+        variants.pairs.iter().flat_map(|&(t, s)| [t, s]).collect()
+    }
 }
 
 impl ScriptVariants {
