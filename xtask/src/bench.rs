@@ -490,7 +490,7 @@ fn widget_sizes(root: &Path) -> Result<String> {
     let mark = |ok: bool| if ok { "yes" } else { "**no**" };
     let engine = glue.1 + wasm.1;
     Ok(format!(
-        "\n## Widget download\n\nThe `pkg/` that `cargo xtask build` makes (wasm after `wasm-opt -Oz`, glue after terser); gzip -9 sizes.\n\n\
+        "\n## Widget download\n\nThe `pkg/` that `cargo xtask build` makes (wasm after `wasm-opt --flatten --rereloop -Oz`, glue after terser); gzip -9 sizes.\n\n\
          | file | raw KB | gzip KB | target (gzip) | met |\n|---|---|---|---|---|\n\
          | loader `chatlet.js` | {} | {} | ≤ 3 KB | {} |\n\
          | wasm + JS glue, engine in both languages, no model | {} | {} | ≤ 150 KB (stretch 100) | {} |\n\
