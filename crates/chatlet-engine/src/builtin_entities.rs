@@ -629,7 +629,7 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             } else {
                 hour
             };
-            (end - at, "time", clock_value(&day, hour, minute))
+            (end - at, "time", format!("{day}T{hour:02}:{minute:02}"))
         });
     (date_only, with_time)
 }
@@ -643,11 +643,6 @@ fn names_half_of_day(text: &[char]) -> bool {
                 let n = end.len();
                 text.len() >= n && starts(text, text.len() - n, end).is_some()
             })
-}
-
-/// A time's value: `2026-11-23T15:00`.
-fn clock_value(day: &dyn std::fmt::Display, hour: u32, minute: u32) -> String {
-    format!("{day}T{hour:02}:{minute:02}")
 }
 
 /// The end of a time range (`between` runs from the start's end to the end's end, which begins
@@ -1169,22 +1164,32 @@ mod tests {
         let kinds: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
         assert_eq!(kinds, ["time", "money", "phone"], "{f:?}");
         assert!(found("看一下，我们一起去").is_empty());
+        let values = |text: &str| -> Vec<(String, String)> {
+            found(text)
+                .into_iter()
+                .map(|(kind, value, _)| (kind, value))
+                .collect()
+        };
+        let pair = |kind: &str, value: &str| (kind.to_owned(), value.to_owned());
         // A lone digit after 点 starts a count, not the minutes.
-        let f = found("我想订明天晚上7点4个人的位子");
-        let f: Vec<(&str, &str)> = f.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
-        assert_eq!(f, [("time", "2026-11-23T19:00"), ("number", "4")]);
-        // The end of a range keeps the start's day and afternoon.
-        let f = found("明天下午两点到四点有空");
-        let f: Vec<(&str, &str)> = f.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
         assert_eq!(
-            f,
-            [("time", "2026-11-23T14:00"), ("time", "2026-11-23T16:00")]
+            values("我想订明天晚上7点4个人的位子"),
+            [pair("time", "2026-11-23T19:00"), pair("number", "4")]
         );
-        let f = found("tomorrow 3pm - 5pm");
-        let f: Vec<(&str, &str)> = f.iter().map(|x| (x.0.as_str(), x.1.as_str())).collect();
+        // The end of a range keeps the start's day and afternoon.
         assert_eq!(
-            f,
-            [("time", "2026-11-23T15:00"), ("time", "2026-11-23T17:00")]
+            values("明天下午两点到四点有空"),
+            [
+                pair("time", "2026-11-23T14:00"),
+                pair("time", "2026-11-23T16:00")
+            ]
+        );
+        assert_eq!(
+            values("tomorrow 3pm - 5pm"),
+            [
+                pair("time", "2026-11-23T15:00"),
+                pair("time", "2026-11-23T17:00")
+            ]
         );
         // 块 counting pieces, or in 一块 (together), is no price.
         assert!(found("我要两块蛋糕").is_empty());
