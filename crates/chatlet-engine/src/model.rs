@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: &[u8; 8] = b"CHATLET\0";
 
 /// Bumped on every incompatible change to the model layout or to feature hashing.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// A trained bot: classifier plus everything needed to answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -316,8 +316,8 @@ fn gold_tags(tokens: &[Token], mentions: &[Mention], types: &HashMap<&str, usize
     tags
 }
 
-/// The hashed features of each token: the token and its neighbours, pairs, affixes, shape, the
-/// sentence's intent.
+/// The hashed features of each token: the token and its neighbours, pairs, affixes, shape, case,
+/// what glues it to its neighbours, the sentence's intent.
 fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec<FeatureId>> {
     let original: Vec<char> = text.chars().collect();
     // Case is folded away in tokens, but it marks names ("play Madonna"), so look at the text.
@@ -338,6 +338,32 @@ fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec
         } else {
             tokens.get(i as usize).map_or("</s>", |t| t.text.as_str())
         }
+    };
+    // What separates a token from the one before when it is not just a space: nothing
+    // ("z600", "2150cdn"), or a punctuation mark ("13.10", "XP-424"). Model numbers and
+    // versions are split into several tokens, and this is what says they are still one name.
+    // Spaces (and CJK next to CJK) say nothing: as features they would only be a second bias,
+    // which on a few dozen sentences outweighs the evidence of a capitalized name.
+    let gap = |i: usize| -> Option<String> {
+        let before = tokens.get(i.checked_sub(1)?)?;
+        let here = tokens.get(i)?;
+        if before.kind == TokenKind::Cjk && here.kind == TokenKind::Cjk {
+            return None;
+        }
+        let between = original.get(before.end..here.start).unwrap_or(&[]);
+        match between.iter().find(|c| !c.is_whitespace()) {
+            Some(&mark) if between.len() == 1 => Some(mark.to_string()),
+            Some(_) => Some("+".to_owned()),
+            None if between.is_empty() => Some(String::new()),
+            None => None,
+        }
+    };
+    let shape_of = |t: &Token| match t.kind {
+        TokenKind::Number => "9",
+        TokenKind::Cjk => "c",
+        TokenKind::Symbol => "$",
+        TokenKind::Word if t.text.len() <= 2 => "a",
+        TokenKind::Word => "aa",
     };
     let intent = intent.unwrap_or("");
     (0..tokens.len())
@@ -361,14 +387,14 @@ fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec
                 "<s>"
             };
             let case_after = tokens.get(i as usize + 1).map_or("</s>", case);
-            let shape = match t.kind {
-                TokenKind::Number => "9",
-                TokenKind::Cjk => "c",
-                TokenKind::Symbol => "$",
-                TokenKind::Word if t.text.len() <= 2 => "a",
-                TokenKind::Word => "aa",
+            let (gap_before, gap_after) = (gap(i as usize), gap(i as usize + 1));
+            let shape = shape_of(t);
+            let shape_before = if i > 0 {
+                shape_of(&tokens[i as usize - 1])
+            } else {
+                "<s>"
             };
-            vec![
+            let mut features = vec![
                 hash(b'0', &[]),
                 hash(b'1', &[word(i)]),
                 hash(b'2', &[word(i - 1)]),
@@ -395,7 +421,18 @@ fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec
                 hash(b'N', &[word(i - 2), word(i - 1)]),
                 hash(b'O', &[word(i - 3)]),
                 hash(b'P', &[word(i + 3)]),
-            ]
+            ];
+            // The gap alone, and with the shapes on its two sides: "9.9" and "a9" are model
+            // numbers and versions wherever they occur.
+            if let Some(gap) = &gap_before {
+                features.push(hash(b'Q', &[gap]));
+                features.push(hash(b'S', &[gap, shape_before, shape]));
+            }
+            if let Some(gap) = &gap_after {
+                features.push(hash(b'R', &[gap]));
+                features.push(hash(b'U', &[gap, shape]));
+            }
+            features
         })
         .collect()
 }
@@ -551,6 +588,24 @@ mod tests {
         }
     }
 
+    /// Trains on `(text, [(span, entity)])` pairs of one intent.
+    fn trained(data: &[(&str, Vec<(&str, &str)>)], intent: &str) -> SlotTagger {
+        let mentions: Vec<Vec<Mention>> = data
+            .iter()
+            .map(|(t, ms)| ms.iter().map(|(s, e)| mention(t, s, e)).collect())
+            .collect();
+        let sentences: Vec<Annotated<'_>> = data
+            .iter()
+            .zip(&mentions)
+            .map(|((text, _), m)| Annotated {
+                text,
+                intent: Some(intent),
+                entities: m,
+            })
+            .collect();
+        SlotTagger::train(&sentences, &TaggerOptions::default(), &mut |_, _| {}).unwrap()
+    }
+
     #[test]
     fn learns_cities_and_dates_in_chinese_and_english() {
         let data = [
@@ -575,33 +630,61 @@ mod tests {
                 vec![("new york", "city"), ("today", "date")],
             ),
         ];
-        let mentions: Vec<Vec<Mention>> = data
-            .iter()
-            .map(|(t, ms)| ms.iter().map(|(s, e)| mention(t, s, e)).collect())
-            .collect();
-        let sentences: Vec<Annotated<'_>> = data
-            .iter()
-            .zip(&mentions)
-            .map(|((text, _), m)| Annotated {
-                text,
-                intent: Some("weather"),
-                entities: m,
-            })
-            .collect();
-        let tagger =
-            SlotTagger::train(&sentences, &TaggerOptions::default(), &mut |_, _| {}).unwrap();
+        let tagger = trained(&data, "weather");
         // Training sentences come back exactly.
-        for (s, m) in sentences.iter().zip(&mentions) {
-            let mut found = tagger.tag(s.text, s.intent);
+        for (text, spans) in &data {
+            let mut found = tagger.tag(text, Some("weather"));
             found.sort();
-            let mut want = m.clone();
+            let mut want: Vec<Mention> = spans.iter().map(|(s, e)| mention(text, s, e)).collect();
             want.sort();
-            assert_eq!(found, want, "{}", s.text);
+            assert_eq!(found, want, "{text}");
         }
         let back: SlotTagger =
             postcard::from_bytes(&postcard::to_allocvec(&tagger).unwrap()).unwrap();
         assert_eq!(back, tagger);
         assert!(tagger.tag("", None).is_empty());
+    }
+
+    #[test]
+    fn versions_and_model_numbers_split_into_tokens_stay_one_name() {
+        let tagger = trained(
+            &[
+                (
+                    "upgrade from 12.04 to 14.04",
+                    vec![("12.04", "version"), ("14.04", "version")],
+                ),
+                (
+                    "how to upgrade ubuntu 14.04 to 15.04",
+                    vec![("14.04", "version"), ("15.04", "version")],
+                ),
+                ("is 16.04 stable", vec![("16.04", "version")]),
+                (
+                    "problem after upgrading to 12.04",
+                    vec![("12.04", "version")],
+                ),
+                ("install hp f2480 printer", vec![("hp f2480", "printer")]),
+                (
+                    "my canon mp250 printer does not print",
+                    vec![("canon mp250", "printer")],
+                ),
+                (
+                    "driver for brother hl2140",
+                    vec![("brother hl2140", "printer")],
+                ),
+                ("how do I record my screen", vec![]),
+            ],
+            "upgrade",
+        );
+        let spans = |text: &str| -> Vec<String> {
+            tagger
+                .tag(text, Some("upgrade"))
+                .into_iter()
+                .map(|m| m.value)
+                .collect()
+        };
+        // Neither "13", "10", "9" nor "z" was seen in training.
+        assert_eq!(spans("upgrade from 13.10 to 14.04"), ["13.10", "14.04"]);
+        assert_eq!(spans("install hp z600 printer"), ["hp z600"]);
     }
 
     #[test]
