@@ -340,17 +340,18 @@ fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec
         }
     };
     // What separates a token from the one before when it is not just a space: nothing
-    // ("z600", "2150cdn"), or a punctuation mark ("13.10", "XP-424"). Model numbers and
-    // versions are split into several tokens, and this is what says they are still one name.
-    // Spaces (and CJK next to CJK) say nothing: as features they would only be a second bias,
-    // which on a few dozen sentences outweighs the evidence of a capitalized name.
+    // ("z600", "2150cdn"), or a punctuation mark ("13.10", "XP-424", "妈妈，啊"). Model numbers
+    // and versions are split into several tokens, and this is what says they are still one name;
+    // a comma between two characters says the opposite. Spaces (and CJK directly next to CJK)
+    // say nothing: as features they would only be a second bias, which on a few dozen sentences
+    // outweighs the evidence of a capitalized name.
     let gap = |i: usize| -> Option<String> {
         let before = tokens.get(i.checked_sub(1)?)?;
         let here = tokens.get(i)?;
-        if before.kind == TokenKind::Cjk && here.kind == TokenKind::Cjk {
+        let between = original.get(before.end..here.start).unwrap_or(&[]);
+        if before.kind == TokenKind::Cjk && here.kind == TokenKind::Cjk && between.is_empty() {
             return None;
         }
-        let between = original.get(before.end..here.start).unwrap_or(&[]);
         match between.iter().find(|c| !c.is_whitespace()) {
             Some(&mark) if between.len() == 1 => Some(mark.to_string()),
             Some(_) => Some("+".to_owned()),
