@@ -420,7 +420,7 @@ impl ChatState {
             return vec![ActionOutcome::Unavailable];
         };
         let slots = js_sys::Object::new();
-        for (name, value) in &action.slots {
+        for (name, value) in action.slots.iter() {
             let _ =
                 js_sys::Reflect::set(&slots, &JsValue::from_str(name), &JsValue::from_str(value));
         }
@@ -583,7 +583,7 @@ fn outcomes(value: &JsValue) -> Vec<ActionOutcome> {
     if let Ok(slots) = js_sys::Reflect::get(object, &"slots".into())
         && let Some(slots) = slots.dyn_ref::<js_sys::Object>()
     {
-        let mut set = std::collections::BTreeMap::new();
+        let mut set = chatlet_engine::Slots::new();
         for entry in js_sys::Object::entries(slots).iter() {
             let pair: js_sys::Array = entry.unchecked_into();
             if let (Some(k), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {

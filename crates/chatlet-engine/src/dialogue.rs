@@ -5,8 +5,8 @@
 
 use crate::calendar::ReferenceTime;
 use crate::corpus::Mention;
+use crate::slots::Slots;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// One way of answering: text with `{slot}` templates, and optional buttons, image and link.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -123,7 +123,7 @@ struct ActiveForm {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Conversation {
     /// Filled slots.
-    pub slots: BTreeMap<String, String>,
+    pub slots: Slots,
     form: Option<ActiveForm>,
     /// Consecutive turns the bot did not understand.
     misunderstood: u32,
@@ -171,7 +171,7 @@ pub struct ActionRequest {
     /// The action's name.
     pub name: String,
     /// The slots, for the action to use.
-    pub slots: BTreeMap<String, String>,
+    pub slots: Slots,
     /// How long to wait for it, in milliseconds.
     pub timeout_ms: u32,
 }
@@ -199,7 +199,7 @@ pub enum ActionOutcome {
     /// It answered with this text.
     Replied(String),
     /// It set these slots and said nothing.
-    SetSlots(BTreeMap<String, String>),
+    SetSlots(Slots),
     /// No such action is registered, or it failed or timed out: use its fallback.
     Unavailable,
 }
@@ -249,7 +249,7 @@ impl Policy {
             && minute - last > i64::from(limit)
         {
             let mut kept = std::mem::take(&mut state.slots);
-            kept.retain(|k, _| self.carry_over.contains(k));
+            kept.retain(|name, _| self.carry_over.iter().any(|c| c == name));
             *state = Conversation {
                 slots: kept,
                 turns: state.turns,
@@ -367,7 +367,7 @@ impl Policy {
         match form
             .slots
             .iter()
-            .position(|s| !state.slots.contains_key(&s.name))
+            .position(|s| !state.slots.contains(&s.name))
         {
             Some(asking) => {
                 state.form = Some(ActiveForm {
@@ -491,8 +491,8 @@ impl Policy {
             .iter()
             .filter(|r| {
                 r.when.iter().all(|(slot, value)| match value {
-                    Some(v) => state.slots.get(slot) == Some(v),
-                    None => !state.slots.contains_key(slot),
+                    Some(v) => state.slots.get(slot) == Some(v.as_str()),
+                    None => !state.slots.contains(slot),
                 })
             })
             .filter_map(|r| Some((r, fill(&r.text, &state.slots)?)))
@@ -525,7 +525,7 @@ fn plain(text: &str) -> Message {
 }
 
 /// Fills `{slot}` templates; `None` when a slot it names is empty. `{{` and `}}` are braces.
-pub(crate) fn fill(template: &str, slots: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn fill(template: &str, slots: &Slots) -> Option<String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(open) = rest.find(['{', '}']) {
@@ -573,7 +573,9 @@ mod tests {
 
     #[test]
     fn templates_fill_or_refuse() {
-        let slots: BTreeMap<String, String> = [("city".to_owned(), "北京".to_owned())].into();
+        let slots: Slots = [("city".to_owned(), "北京".to_owned())]
+            .into_iter()
+            .collect();
         assert_eq!(fill("{city}天气", &slots).as_deref(), Some("北京天气"));
         assert_eq!(
             fill("{{city}} {city}", &slots).as_deref(),
@@ -629,8 +631,8 @@ intents:
         let turn = model.converse(&mut state, "天气如何", &at("2026-11-22T11:30"));
         assert_eq!(state.active_form(model.policy()), None);
         assert_eq!(turn.messages[0].text, "北京晴");
-        assert_eq!(state.slots.get("city").map(String::as_str), Some("北京"));
-        assert!(!state.slots.contains_key("order"));
+        assert_eq!(state.slots.get("city"), Some("北京"));
+        assert!(!state.slots.contains("order"));
     }
 
     #[test]

@@ -294,7 +294,7 @@ pub fn run(model: &Model, stories: &[Story]) -> Vec<Failure> {
             }
             for (slot, want) in &step.slots {
                 let got = state.slots.get(slot);
-                if got != want.as_ref() {
+                if got != want.as_deref() {
                     problems.push(format!("expected slot `{slot}` = {want:?}, got {got:?}"));
                 }
             }

@@ -347,7 +347,7 @@ pub(crate) async fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, 
                 session_id: session_id.clone(),
                 user_id: input.user_id.clone(),
                 text: input.text.clone(),
-                slots: request.slots,
+                slots: request.slots.into_iter().collect(),
                 seq: 0,
                 timeout: std::time::Duration::from_millis(request.timeout_ms.into()),
             });

@@ -6,6 +6,7 @@
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, Request, StatusCode, Uri, header};
+use chatlet_engine::Slots;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -93,7 +94,7 @@ pub(crate) struct SkillRequest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct SkillAnswer {
     pub(crate) text: Option<String>,
-    pub(crate) slots: BTreeMap<String, String>,
+    pub(crate) slots: Slots,
 }
 
 /// Why a call gave no answer.
@@ -356,7 +357,7 @@ fn parse_answer(bytes: &[u8]) -> Result<SkillAnswer, SkillFailure> {
         }
         Some(_) => return Err(SkillFailure::BadAnswer),
     };
-    let mut slots = BTreeMap::new();
+    let mut slots = Slots::new();
     match fields.get("slots") {
         None | Some(Value::Null) => {}
         Some(Value::Object(entries)) if entries.len() <= MAX_ANSWER_SLOTS => {
@@ -383,9 +384,9 @@ mod tests {
     fn answers_are_read_field_by_field() {
         let answer = parse_answer(br#"{"text": "shipped", "slots": {"eta": 3, "paid": true, "city": "Paris"}, "extra": 1}"#).unwrap();
         assert_eq!(answer.text.as_deref(), Some("shipped"));
-        assert_eq!(answer.slots["eta"], "3");
-        assert_eq!(answer.slots["paid"], "true");
-        assert_eq!(answer.slots["city"], "Paris");
+        assert_eq!(answer.slots.get("eta").unwrap(), "3");
+        assert_eq!(answer.slots.get("paid").unwrap(), "true");
+        assert_eq!(answer.slots.get("city").unwrap(), "Paris");
         assert_eq!(parse_answer(b"  ").unwrap(), SkillAnswer::default());
         assert_eq!(parse_answer(br#"{"text": "  "}"#).unwrap().text, None);
         for bad in [
