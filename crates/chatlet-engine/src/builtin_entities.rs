@@ -7,7 +7,7 @@
 //! percentages as `15%`, dates as `2026-11-23`, times as `2026-11-23T15:00`, durations in ISO 8601
 //! (`PT2H`, `P3D`), phones in E.164 (`+8613812345678`), emails lowercased, URLs as written.
 
-use crate::calendar::{Date, ReferenceTime};
+use crate::calendar::{Date, ReferenceTime, days_in_month};
 use crate::corpus::Mention;
 use crate::numerals::{self, Read};
 use crate::text::fold_char;
@@ -758,20 +758,25 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
             return Some((upcoming(today, month, day)?, n));
         }
     }
-    // 下个月5号, 本月20日, 上个月3号.
+    // 下个月5号, 本月20日, 上个月3号; 月底, 下个月底, 本月末. A bare 月 only before 底 or 末
+    // (12月底 is read where its numeral starts, by chinese_date).
     if let Some((k, n)) = starts_any(
         chars,
         at,
-        &["下个月", "下月", "这个月", "本月", "上个月", "上月"],
-    ) && let Some((day, m)) = small_number(chars, at + n)
-        && let Some((_, suffix)) = starts_any(chars, at + n + m, &["日", "号", "號"])
-    {
-        let months = today.year * 12 + today.month as i32 - 1 + [1, 1, 0, 0, -1, -1][k];
-        let month = months.rem_euclid(12) as u32 + 1;
-        return Some((
-            Date::new(months.div_euclid(12), month, day)?,
-            n + m + suffix,
-        ));
+        &["下个月", "下月", "这个月", "本月", "上个月", "上月", "月"],
+    ) {
+        let months = today.year * 12 + today.month as i32 - 1 + [1, 1, 0, 0, -1, -1, 0][k];
+        let (year, month) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
+        if let Some((_, end)) = starts_any(chars, at + n, &["底", "末"]) {
+            let last = Date::new(year, month, days_in_month(year, month))?;
+            return Some((last, n + end));
+        }
+        if k < 6
+            && let Some((day, m)) = small_number(chars, at + n)
+            && let Some((_, suffix)) = starts_any(chars, at + n + m, &["日", "号", "號"])
+        {
+            return Some((Date::new(year, month, day)?, n + m + suffix));
+        }
     }
     // 下周一, 这周五, 上星期三, 下下周三, 周日, 星期天, 礼拜二.
     const WEEK_PREFIXES: &[(&str, i64)] = &[
@@ -792,15 +797,20 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
         None => (0, 0),
     };
     if let Some((_, n)) = starts_any(chars, at + prefix, &["星期", "礼拜", "周"])
-        && let Some(w) = chars.get(at + prefix + n).and_then(|&c| weekday_zh(c))
+        && let Some(&c) = chars.get(at + prefix + n)
     {
         let length = prefix + n + 1;
-        let date = if prefix == 0 {
-            next_weekday(today, w)
-        } else {
-            week_day(today, week_shift, w)
-        };
-        return Some((date, length));
+        if c == '末' {
+            return Some((weekend(today, week_shift), length));
+        }
+        if let Some(w) = weekday_zh(c) {
+            let date = if prefix == 0 {
+                next_weekday(today, w)
+            } else {
+                week_day(today, week_shift, w)
+            };
+            return Some((date, length));
+        }
     }
     // English weekdays: next monday, this friday, last tuesday, monday.
     if word_starts_here(chars, at) {
@@ -808,6 +818,11 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
             Some((k, n)) => (Some([1, 0, -1][k]), n),
             None => (None, 0),
         };
+        if let Some(n) = starts(chars, at + skip, "weekend")
+            && !word_continues(chars, at + skip + n)
+        {
+            return Some((weekend(today, shift.unwrap_or(0)), skip + n));
+        }
         if let Some((w, n)) = starts_any(chars, at + skip, WEEKDAYS_EN)
             && !word_continues(chars, at + skip + n)
         {
@@ -828,6 +843,16 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
 /// The weekday `w` (Monday = 0) of the week `shift` weeks from this one (weeks start Monday).
 fn week_day(today: Date, shift: i64, w: u32) -> Date {
     today.plus_days(shift * 7 + i64::from(w) - i64::from(today.weekday()))
+}
+
+/// The Saturday of the weekend `shift` weeks from this one; on a Sunday, this weekend is today.
+fn weekend(today: Date, shift: i64) -> Date {
+    let saturday = week_day(today, shift, 5);
+    if shift == 0 && saturday < today {
+        today
+    } else {
+        saturday
+    }
 }
 
 /// The next day that is weekday `w`, today included.
@@ -863,6 +888,16 @@ fn chinese_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)>
     let (first, n) = small_number(chars, i)?;
     i += n;
     match chars.get(i) {
+        Some('月') if matches!(chars.get(i + 1), Some('底' | '末')) => {
+            // 12月底: the month's last day, this year's or the next to come.
+            let year = year.unwrap_or(if first < today.month {
+                today.year + 1
+            } else {
+                today.year
+            });
+            let last = Date::new(year, first, days_in_month(year, first))?;
+            Some((last, i + 2 - at))
+        }
         Some('月') => {
             let (day, m) = small_number(chars, i + 1)?;
             let (_, suffix) = starts_any(chars, i + 1 + m, &["日", "号", "號"])?;

@@ -105,7 +105,8 @@ impl fmt::Display for Date {
     }
 }
 
-fn days_in_month(year: i32, month: u32) -> u32 {
+/// 28 to 31; 0 for a month that does not exist.
+pub(crate) fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
