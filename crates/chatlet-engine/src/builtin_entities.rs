@@ -758,6 +758,40 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
             return Some((upcoming(today, month, day)?, n));
         }
     }
+    // Lunar-calendar holidays: the next one to come, from the table. 除夕 is the eve of 春节.
+    const LUNAR_NAMES: &[(&str, usize)] = &[
+        ("春节", 0),
+        ("过年", 0),
+        ("大年初一", 0),
+        ("元宵节", 1),
+        ("元宵", 1),
+        ("端午节", 2),
+        ("端午", 2),
+        ("七夕", 3),
+        ("中秋节", 4),
+        ("中秋", 4),
+        ("重阳节", 5),
+        ("重阳", 5),
+        ("除夕", 6),
+        ("大年三十", 6),
+    ];
+    if let Some((k, n)) = starts_any_by(chars, at, LUNAR_NAMES, |h| h.0) {
+        let holiday = LUNAR_NAMES[k].1;
+        let on = |year: i32| -> Option<Date> {
+            let row = LUNAR_HOLIDAYS.get(usize::try_from(year - LUNAR_FIRST_YEAR).ok()?)?;
+            let packed = u32::from(row[holiday % 6]);
+            let date = Date::new(year, packed / 100, packed % 100)?;
+            Some(if holiday == 6 {
+                date.plus_days(-1)
+            } else {
+                date
+            })
+        };
+        let next = on(today.year)
+            .filter(|d| *d >= today)
+            .or_else(|| on(today.year + 1))?;
+        return Some((next, n));
+    }
     // 下个月5号, 本月20日, 上个月3号; 月底, 下个月底, 本月末. A bare 月 only before 底 or 末
     // (12月底 is read where its numeral starts, by chinese_date).
     if let Some((k, n)) = starts_any(
@@ -844,6 +878,26 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
 fn week_day(today: Date, shift: i64, w: u32) -> Date {
     today.plus_days(shift * 7 + i64::from(w) - i64::from(today.weekday()))
 }
+
+/// Gregorian dates (month × 100 + day) of the lunar-calendar holidays, one row a year from
+/// [`LUNAR_FIRST_YEAR`]: 春节 (1/1), 元宵 (1/15), 端午 (5/5), 七夕 (7/7), 中秋 (8/15), 重阳 (9/9).
+/// Generated with the Python package `lunardate`. A holiday past the table's last year is not
+/// resolved (no entity) rather than guessed.
+const LUNAR_HOLIDAYS: [[u16; 6]; 12] = [
+    [129, 212, 531, 829, 1006, 1029], // 2025
+    [217, 303, 619, 819, 925, 1018],  // 2026
+    [206, 220, 609, 808, 915, 1008],  // 2027
+    [126, 209, 528, 826, 1003, 1026], // 2028
+    [213, 227, 616, 816, 922, 1016],  // 2029
+    [203, 217, 605, 805, 912, 1005],  // 2030
+    [123, 206, 624, 824, 1001, 1024], // 2031
+    [211, 225, 612, 812, 919, 1012],  // 2032
+    [131, 214, 601, 801, 908, 1001],  // 2033
+    [219, 305, 620, 820, 927, 1020],  // 2034
+    [208, 222, 610, 810, 916, 1009],  // 2035
+    [128, 211, 530, 828, 1004, 1027], // 2036
+];
+const LUNAR_FIRST_YEAR: i32 = 2025;
 
 /// The Saturday of the weekend `shift` weeks from this one; on a Sunday, this weekend is today.
 fn weekend(today: Date, shift: i64) -> Date {
@@ -1081,6 +1135,27 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     {
         return Some((if k == 0 { 12 } else { 0 }, 0, j + n - at));
     }
+    // half past three, quarter past 4, quarter to five (pm).
+    if period.is_none()
+        && word_starts_here(chars, j)
+        && let Some((k, n)) = starts_any(chars, j, &["half past ", "quarter past ", "quarter to "])
+        && let Some((hour, m)) = numerals::arabic(chars, j + n)
+            .or_else(|| numerals::english(chars, j + n))
+            .filter(|&(v, _)| v.fract() == 0.0 && (1.0..=12.0).contains(&v))
+    {
+        let hour = hour as u32;
+        let (mut hour, minute) = match k {
+            0 => (hour, 30),
+            1 => (hour, 15),
+            _ => (if hour == 1 { 12 } else { hour - 1 }, 45),
+        };
+        let mut end = j + n + m;
+        if let Some((pm, p)) = am_pm(chars, end) {
+            hour = if pm { hour % 12 + 12 } else { hour % 12 };
+            end += p;
+        }
+        return Some((hour, minute, end - at));
+    }
     // 三点, 3点半, 八点十五分, 十点一刻.
     let (hour, n) = small_number(chars, i)?;
     let (_, mark) = starts_any(chars, i + n, &["点钟", "点", "點", "时"])?;
@@ -1168,6 +1243,21 @@ mod tests {
         let f = found(text);
         assert_eq!(f.len(), 1, "{text:?}: {f:?}");
         f.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn lunar_holidays_past_the_table_are_not_guessed() {
+        let on = |now: &str, text: &str| -> Vec<String> {
+            let now = ReferenceTime::parse(now).unwrap();
+            extract(text, Some(&now), &all())
+                .into_iter()
+                .map(|m| m.value)
+                .collect()
+        };
+        assert_eq!(on("2036-01-01T10:00", "除夕"), ["2036-01-27"]);
+        assert!(on("2036-12-01T10:00", "春节").is_empty());
+        assert!(on("2036-12-01T10:00", "除夕").is_empty());
+        assert_eq!(on("2025-01-29T10:00", "春节"), ["2025-01-29"]);
     }
 
     #[test]
