@@ -46,7 +46,8 @@ impl ReferenceTime {
             }
             None => (0, 0),
         };
-        (hour < 24 && minute < 60).then_some(ReferenceTime {
+        // Years of four digits: date arithmetic (months × 12, next year) stays far from overflow.
+        (hour < 24 && minute < 60 && (1..=9999).contains(&year)).then_some(ReferenceTime {
             date: Date::new(year, month, day)?,
             hour,
             minute,
@@ -146,6 +147,8 @@ mod tests {
             "2026-11-22T25:00",
             "tomorrow",
             "2026-11-22T9",
+            "2147483647-12-01",
+            "0-01-01",
         ] {
             assert_eq!(ReferenceTime::parse(bad), None, "{bad}");
         }
