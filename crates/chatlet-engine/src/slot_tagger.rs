@@ -119,7 +119,7 @@ impl SlotTagger {
             .enumerate()
             .map(|(i, t)| (t.as_str(), i))
             .collect();
-        let tokenized: Vec<Vec<Token>> = sentences.iter().map(|s| text::tokenize(s.text)).collect();
+        let tokenized: Vec<Vec<Token>> = sentences.iter().map(|s| tagger_tokens(s.text)).collect();
         // The gazetteer, with how often each entry was annotated and by which sentences.
         let mut counts: HashMap<(u32, u16), u32> = HashMap::new();
         let mut own: Vec<Vec<(u32, u16)>> = Vec::with_capacity(sentences.len());
@@ -227,7 +227,7 @@ impl SlotTagger {
 
     /// Finds entity spans; `value` is the span's text. Never panics.
     pub fn tag(&self, utterance: &str, intent: Option<&str>) -> Vec<Mention> {
-        let tokens = text::tokenize(utterance);
+        let tokens = tagger_tokens(utterance);
         if tokens.is_empty() {
             return Vec::new();
         }
@@ -296,6 +296,34 @@ impl SlotTagger {
         }
         Ok(())
     }
+}
+
+/// The tokens the tagger labels: the tokenizer's, with an English possessive split off its
+/// word ("Kasey Chambers's tune" names "Kasey Chambers"; "McDonald's" keeps it as a second
+/// token of the name). Left on the word, the `'s` made a span end inside a token, which no tag
+/// sequence can say.
+fn tagger_tokens(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    for token in text::tokenize(text) {
+        match token.text.strip_suffix("'s") {
+            Some(stem) if token.kind == TokenKind::Word && !stem.is_empty() => {
+                let split = token.end - 2;
+                tokens.push(Token {
+                    text: stem.to_owned(),
+                    end: split,
+                    ..token
+                });
+                tokens.push(Token {
+                    text: "'s".to_owned(),
+                    kind: TokenKind::Word,
+                    start: split,
+                    end: token.end,
+                });
+            }
+            _ => tokens.push(token),
+        }
+    }
+    tokens
 }
 
 /// BIO tags of the tokens; tokens that only partly overlap a span stay `O`.
@@ -686,6 +714,44 @@ mod tests {
         // Neither "13", "10", "9" nor "z" was seen in training.
         assert_eq!(spans("upgrade from 13.10 to 14.04"), ["13.10", "14.04"]);
         assert_eq!(spans("install hp z600 printer"), ["hp z600"]);
+    }
+
+    #[test]
+    fn a_possessive_is_not_part_of_the_name_before_it() {
+        let texts: Vec<String> = tagger_tokens("Kasey Chambers's tune, McDonald's")
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(texts, ["kasey", "chambers", "'s", "tune", "mcdonald", "'s"]);
+        // A span ending before 's could not be tagged while 's was part of the word.
+        let data = [
+            (
+                "play kasey chambers's new tune",
+                vec![("kasey chambers", "artist")],
+            ),
+            (
+                "play a tune by larry heard",
+                vec![("larry heard", "artist")],
+            ),
+            (
+                "play sara bareilles's latest song",
+                vec![("sara bareilles", "artist")],
+            ),
+            ("play the new song", vec![]),
+        ];
+        let tagger = trained(&data, "play");
+        for (text, spans) in &data {
+            let found: Vec<String> = tagger
+                .tag(text, Some("play"))
+                .into_iter()
+                .map(|m| m.value)
+                .collect();
+            assert_eq!(
+                found,
+                spans.iter().map(|s| s.0).collect::<Vec<_>>(),
+                "{text}"
+            );
+        }
     }
 
     #[test]
