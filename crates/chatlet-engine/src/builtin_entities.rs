@@ -860,9 +860,13 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
         if let Some((w, n)) = starts_any(chars, at + skip, WEEKDAYS_EN)
             && !word_continues(chars, at + skip + n)
         {
+            // "this friday" is the coming one and "last friday" the latest past one, whatever
+            // the week (said on a Sunday, neither is in this Monday-to-Sunday week); "next
+            // friday" is next week's.
             let date = match shift {
-                Some(s) => week_day(today, s, w as u32),
-                None => next_weekday(today, w as u32),
+                Some(1) => week_day(today, 1, w as u32),
+                Some(-1) => next_weekday(today, w as u32).plus_days(-7),
+                _ => next_weekday(today, w as u32),
             };
             return Some((date, skip + n));
         }
@@ -1127,6 +1131,15 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         let hour = read(j, h);
         let hour = if pm { hour % 12 + 12 } else { hour % 12 };
         return (hour < 24).then_some((hour, 0, j + h + n - at));
+    }
+    // at 5: an hour alone, once "at" has said that it is one.
+    if english_start > 0
+        && (1..=2).contains(&h)
+        && !word_continues(chars, j + h)
+        && !matches!(chars.get(j + h), Some(':' | '.'))
+    {
+        let hour = read(j, h);
+        return (hour < 24).then_some((hour, 0, j + h - at));
     }
     if period.is_none()
         && word_starts_here(chars, j)
