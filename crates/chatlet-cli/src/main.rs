@@ -145,10 +145,14 @@ enum Command {
         /// Requests per second one API key may make (bursts of twice as many).
         #[arg(long, default_value_t = 200.0)]
         rate_per_key: f64,
-        /// An action answered by a webhook, as NAME=http://host:port/path; repeatable. The
-        /// server POSTs the action's slots there (see docs/protocol.md, "Skills").
+        /// An action answered by a webhook, as NAME=https://host/path (or http://); repeatable.
+        /// The server POSTs the action's slots there (see docs/protocol.md, "Skills").
         #[arg(long, value_name = "NAME=URL")]
         skill: Vec<String>,
+        /// A PEM file of CA certificates to trust for https webhooks besides the public roots
+        /// (for webhooks behind a private CA).
+        #[arg(long, value_name = "FILE")]
+        skill_ca: Option<PathBuf>,
         /// Sent to the webhooks as `Authorization: Bearer <token>`; also CHATLET_SKILL_TOKEN.
         #[arg(long, env = "CHATLET_SKILL_TOKEN", hide_env_values = true)]
         skill_token: Option<String>,
@@ -235,6 +239,7 @@ fn run(cli: Cli) -> Result<()> {
             rate_per_address,
             rate_per_key,
             skill,
+            skill_ca,
             skill_token,
             skill_concurrency,
             skill_queue,
@@ -256,6 +261,13 @@ fn run(cli: Cli) -> Result<()> {
                 },
                 skills: chatlet_server::SkillSettings {
                     webhooks: skill_webhooks(&skill)?,
+                    extra_roots_pem: skill_ca
+                        .map(|path| {
+                            std::fs::read(&path).with_context(|| {
+                                format!("cannot read --skill-ca {}", path.display())
+                            })
+                        })
+                        .transpose()?,
                     token: skill_token,
                     concurrency: skill_concurrency,
                     queue: skill_queue,

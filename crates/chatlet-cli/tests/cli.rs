@@ -477,18 +477,26 @@ fn serve_refuses_skills_it_cannot_call_before_it_listens() {
     let model = train_to(&repo().join("bots/shop-zh"), &dir);
     let root = repo();
     let root = root.to_str().unwrap();
-    for (skill, expected) in [
+    let missing_ca = format!("{}/no-such-ca.pem", dir.display());
+    for (skill, ca, expected) in [
         (
             "nope=http://127.0.0.1:9/hook",
+            None,
             "no action `nope` (its actions: check_order)",
         ),
         (
-            "check_order=https://skills.example/hook",
-            "https webhooks are not supported",
+            "check_order=ftp://skills.example/hook",
+            None,
+            "must start with https:// or http://",
         ),
-        ("check_order", "expected NAME=URL"),
+        (
+            "check_order=https://skills.example/hook",
+            Some(missing_ca.as_str()),
+            "cannot read --skill-ca",
+        ),
+        ("check_order", None, "expected NAME=URL"),
     ] {
-        let args = [
+        let mut args = vec![
             "serve",
             "--addr",
             "127.0.0.1:0",
@@ -499,6 +507,7 @@ fn serve_refuses_skills_it_cannot_call_before_it_listens() {
             "--skill",
             skill,
         ];
+        args.extend(ca.iter().flat_map(|ca| ["--skill-ca", *ca]));
         let mut child = Command::new(env!("CARGO_BIN_EXE_chatlet"))
             .args(args)
             .stdout(Stdio::piped())

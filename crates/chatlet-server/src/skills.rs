@@ -8,11 +8,15 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, Method, Request, StatusCode, Uri, header};
 use chatlet_engine::Slots;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -30,8 +34,10 @@ const FIRST_RETRY: Duration = Duration::from_millis(100);
 /// Which actions are webhooks, and how they are called.
 #[derive(Debug, Clone)]
 pub struct SkillSettings {
-    /// Action name → webhook URL (`http://host:port/path`).
+    /// Action name → webhook URL (`https://host/path` or `http://host:port/path`).
     pub webhooks: BTreeMap<String, String>,
+    /// PEM certificates trusted for https webhooks besides Mozilla's roots (a private CA).
+    pub extra_roots_pem: Option<Vec<u8>>,
     /// Sent as `Authorization: Bearer …`, so a webhook can tell chatlet's calls from others.
     pub token: Option<String>,
     /// Calls in flight at once.
@@ -46,6 +52,7 @@ impl Default for SkillSettings {
     fn default() -> Self {
         SkillSettings {
             webhooks: BTreeMap::new(),
+            extra_roots_pem: None,
             token: None,
             concurrency: 32,
             queue: 256,
@@ -62,8 +69,22 @@ pub struct SkillConfigError {
     pub reason: &'static str,
 }
 
+impl SkillConfigError {
+    /// A problem with the settings as a whole, not one webhook.
+    fn general(reason: &'static str) -> SkillConfigError {
+        SkillConfigError {
+            action: String::new(),
+            url: String::new(),
+            reason,
+        }
+    }
+}
+
 impl std::fmt::Display for SkillConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.action.is_empty() {
+            return write!(f, "skills: {}", self.reason);
+        }
         write!(
             f,
             "skill `{}` at `{}`: {}",
@@ -140,7 +161,7 @@ struct Outcomes {
 pub struct Skills {
     webhooks: HashMap<String, Uri>,
     authorization: Option<HeaderValue>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     slots: Semaphore,
     /// Calls admitted (in flight or waiting).
     admitted: AtomicUsize,
@@ -173,7 +194,7 @@ impl Drop for Admission<'_> {
 }
 
 impl Skills {
-    /// Checks every webhook URL: `http://` with a host (TLS belongs to a proxy in front).
+    /// Checks every webhook URL (`https://` or `http://`, with a host) and the extra roots.
     pub fn new(settings: SkillSettings) -> Result<Skills, SkillConfigError> {
         let mut webhooks = HashMap::new();
         for (action, url) in &settings.webhooks {
@@ -184,15 +205,9 @@ impl Skills {
             };
             let uri: Uri = url
                 .parse()
-                .map_err(|_| error("not a URL (expected http://host:port/path)"))?;
-            match uri.scheme_str() {
-                Some("http") => {}
-                Some("https") => {
-                    return Err(error(
-                        "https webhooks are not supported yet: call an http endpoint on a private network, or a local TLS proxy",
-                    ));
-                }
-                _ => return Err(error("the URL must start with http://")),
+                .map_err(|_| error("not a URL (expected https://host/path)"))?;
+            if !matches!(uri.scheme_str(), Some("https" | "http")) {
+                return Err(error("the URL must start with https:// or http://"));
             }
             if uri.host().is_none_or(str::is_empty) {
                 return Err(error("the URL has no host"));
@@ -201,19 +216,20 @@ impl Skills {
         }
         let authorization = match &settings.token {
             Some(token) => Some(HeaderValue::from_str(&format!("Bearer {token}")).map_err(
-                |_| SkillConfigError {
-                    action: String::new(),
-                    url: String::new(),
-                    reason: "the skill token must be printable ASCII",
-                },
+                |_| SkillConfigError::general("the skill token must be printable ASCII"),
             )?),
             None => None,
         };
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(settings.extra_roots_pem.as_deref())?)
+            .https_or_http()
+            .enable_http1()
+            .build();
         let concurrency = settings.concurrency.max(1);
         Ok(Skills {
             webhooks,
             authorization,
-            client: Client::builder(TokioExecutor::new()).build(HttpConnector::new()),
+            client: Client::builder(TokioExecutor::new()).build(connector),
             slots: Semaphore::new(concurrency),
             admitted: AtomicUsize::new(0),
             max_admitted: concurrency + settings.queue,
@@ -331,6 +347,35 @@ impl Skills {
     }
 }
 
+/// TLS for https webhooks: rustls with Mozilla's roots, and the extra PEM roots if any.
+fn tls_config(extra_roots_pem: Option<&[u8]>) -> Result<rustls::ClientConfig, SkillConfigError> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = extra_roots_pem {
+        let mut added = 0;
+        for certificate in CertificateDer::pem_slice_iter(pem) {
+            let certificate = certificate
+                .map_err(|_| SkillConfigError::general("the extra roots are not valid PEM"))?;
+            roots.add(certificate).map_err(|_| {
+                SkillConfigError::general("an extra root is not a usable certificate")
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(SkillConfigError::general(
+                "the extra roots hold no PEM certificate",
+            ));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|_| SkillConfigError::general("no TLS version is available"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 /// The failure labels for `/metrics`, by [`SkillFailure::index`].
 const FAILURES: [&str; 6] = [
     "unknown",
@@ -409,15 +454,118 @@ mod tests {
             ..SkillSettings::default()
         };
         assert!(Skills::new(settings("http://127.0.0.1:9000/hook")).is_ok());
+        assert!(Skills::new(settings("https://skills.example/hook")).is_ok());
         for (url, reason) in [
-            ("https://skills.example/hook", "https"),
-            ("ftp://skills.example/hook", "http://"),
-            ("/hook", "http://"),
+            ("ftp://skills.example/hook", "https://"),
+            ("/hook", "https://"),
             ("http:// bad", "not a URL"),
         ] {
             let error = Skills::new(settings(url)).unwrap_err();
             assert_eq!(error.url, url);
             assert!(error.to_string().contains(reason), "{error}");
         }
+        for (pem, reason) in [
+            (&b"no certificate here"[..], "no PEM certificate"),
+            (
+                b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n",
+                "usable",
+            ),
+        ] {
+            let error = Skills::new(SkillSettings {
+                extra_roots_pem: Some(pem.to_vec()),
+                ..settings("https://skills.example/hook")
+            })
+            .unwrap_err();
+            assert_eq!(error.to_string(), format!("skills: {}", error.reason));
+            assert!(error.reason.contains(reason), "{error}");
+        }
+    }
+
+    /// A private CA, and a certificate it signed for 127.0.0.1: (CA PEM, certificate, key).
+    fn private_ca() -> (
+        String,
+        CertificateDer<'static>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    ) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+        let certificate = params.signed_by(&key, &ca).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        (ca.pem(), certificate.der().clone(), key)
+    }
+
+    /// An https webhook on an ephemeral 127.0.0.1 port that answers every call with `answer`,
+    /// for at most `connections` connections; its URL.
+    async fn https_webhook(
+        certificate: CertificateDer<'static>,
+        key: rustls::pki_types::PrivateKeyDer<'static>,
+        answer: &'static str,
+        connections: usize,
+    ) -> String {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router =
+            axum::Router::new().route("/hook", axum::routing::post(move || async move { answer }));
+        tokio::spawn(async move {
+            for _ in 0..connections {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let (acceptor, router) = (acceptor.clone(), router.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp).await {
+                        let service = hyper_util::service::TowerToHyperService::new(router);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                            .await;
+                    }
+                });
+            }
+        });
+        format!("https://{address}/hook")
+    }
+
+    #[tokio::test]
+    async fn https_webhooks_are_called_over_tls_and_their_certificates_checked() {
+        let (ca_pem, certificate, key) = private_ca();
+        let url = https_webhook(certificate, key, r#"{"text": "in stock"}"#, 8).await;
+        let request = SkillRequest {
+            action: "check".to_owned(),
+            session_id: "s1".to_owned(),
+            user_id: "u1".to_owned(),
+            text: "有货吗".to_owned(),
+            slots: BTreeMap::new(),
+            seq: 1,
+            timeout: Duration::from_secs(5),
+        };
+        let skills = |roots: Option<&str>| {
+            Skills::new(SkillSettings {
+                webhooks: [("check".to_owned(), url.clone())].into(),
+                extra_roots_pem: roots.map(|pem| pem.as_bytes().to_vec()),
+                attempts: 1,
+                ..SkillSettings::default()
+            })
+            .unwrap()
+        };
+        let trusting = skills(Some(&ca_pem));
+        let answer = trusting.call(&request).await.unwrap();
+        assert_eq!(answer.text.as_deref(), Some("in stock"));
+        // Without the private CA the certificate is unknown: no answer, the fallback speaks.
+        assert_eq!(
+            skills(None).call(&request).await,
+            Err(SkillFailure::Network)
+        );
     }
 }

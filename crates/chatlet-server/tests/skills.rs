@@ -151,6 +151,7 @@ async fn start(concurrency: usize, queue: usize) -> Setup {
         concurrency,
         queue,
         attempts: 3,
+        extra_roots_pem: None,
     })
     .unwrap();
     let bot = bot::parse("bot.yaml", BOT).unwrap();
