@@ -1136,7 +1136,7 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     if english_start > 0
         && (1..=2).contains(&h)
         && !word_continues(chars, j + h)
-        && !matches!(chars.get(j + h), Some(':' | '.'))
+        && !matches!(chars.get(j + h), Some(':' | '.' | '%'))
     {
         let hour = read(j, h);
         return (hour < 24).then_some((hour, 0, j + h - at));
@@ -1329,6 +1329,8 @@ mod tests {
                 pair("time", "2026-11-23T17:00")
             ]
         );
+        // "at" before a percentage is no hour.
+        assert_eq!(values("prices down at 5%"), [pair("percent", "5%")]);
         // 块 counting pieces, or in 一块 (together), is no price.
         assert!(found("我要两块蛋糕").is_empty());
         assert!(found("我们一块去吧").is_empty());
