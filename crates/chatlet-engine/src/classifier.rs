@@ -221,7 +221,7 @@ impl IntentClassifier {
     /// Raw class scores and the share of the utterance's words the model knows (idf-weighted),
     /// or `None` when not one feature is known.
     fn scores(&self, groups: &[Vec<FeatureId>; 3]) -> Option<(Vec<f32>, f32)> {
-        let mut scores = self.bias.clone();
+        let mut scores = self.table.padded(&self.bias);
         let mut known = false;
         let mut coverage = 1.0;
         // Unknown features count in the norm too (as the rarest): unfamiliar text scores flatter.
@@ -262,6 +262,7 @@ impl IntentClassifier {
         if total > 0.0 {
             coverage = familiar / total;
         }
+        scores.truncate(self.bias.len());
         known.then_some((scores, coverage))
     }
 }

@@ -45,9 +45,7 @@ pub type Weighted = (FeatureId, f32);
 /// A third list holds just the words (a subset of the first group): how many of them the model
 /// knows tells how familiar the utterance is.
 pub fn extract(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
-    let (words, pieces) = ids(tokens);
-    let unigrams = tokens.iter().map(|t| hash(b'u', &[&t.text])).collect();
-    [words, pieces, unigrams].map(sorted_unique)
+    ids(tokens).map(sorted_unique)
 }
 
 /// Sorts and deduplicates ids, as `u64` keys: every sort in the engine's runtime sorts `u64`,
@@ -105,18 +103,23 @@ fn merge(a: &[Weighted], b: &[Weighted]) -> Vec<Weighted> {
     out
 }
 
-/// The raw ids of the two groups: (whole tokens and token pairs, character n-grams).
-fn ids(tokens: &[Token]) -> (Vec<FeatureId>, Vec<FeatureId>) {
-    let mut features = Vec::with_capacity(tokens.len() * 3 + 2);
-    let mut pieces = Vec::with_capacity(tokens.len() * 12);
+/// The raw ids of the three groups: (whole tokens and token pairs, character n-grams, words).
+fn ids(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
+    let mut features = Vec::with_capacity(tokens.len() * 4 + 2);
+    let letters: usize = tokens.iter().map(|t| t.text.len()).sum();
+    let mut pieces = Vec::with_capacity(letters * 3 + tokens.len() * 3);
+    let mut words = Vec::with_capacity(tokens.len());
     if let (Some(first), Some(last)) = (tokens.first(), tokens.last()) {
         // Where a sentence starts and ends carries meaning ("what is…", "…please").
         features.push(hash(b's', &[&first.text]));
         features.push(hash(b'e', &[&last.text]));
     }
     let mut buffer = String::new();
+    let mut boundaries = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
-        features.push(hash(b'u', &[&token.text]));
+        let word = hash(b'u', &[&token.text]);
+        features.push(word);
+        words.push(word);
         if token.kind == TokenKind::Number {
             features.push(hash(b'n', &[&token.text.len().min(12).to_string()]));
         }
@@ -143,27 +146,38 @@ fn ids(tokens: &[Token]) -> (Vec<FeatureId>, Vec<FeatureId>) {
             }
         }
         if token.kind == TokenKind::Word {
-            char_ngrams(&token.text, &mut buffer, &mut pieces);
+            char_ngrams(&token.text, &mut buffer, &mut boundaries, &mut pieces);
         }
     }
-    (features, pieces)
+    [features, pieces, words]
 }
 
-/// Character 2- to 5-grams of a word with boundary marks, for typos and word forms
-/// (`shipping` and `shipped` share `<sh`, `shi`, `hip`, ...).
-fn char_ngrams(word: &str, buffer: &mut String, out: &mut Vec<FeatureId>) {
-    let chars: Vec<char> = std::iter::once('<')
-        .chain(word.chars())
-        .chain(std::iter::once('>'))
-        .collect();
+/// Character 2- to 4-grams of a word with boundary marks, for typos and word forms
+/// (`shipping` and `shipped` share `<sh`, `shi`, `hip`, ...). `marked` and `boundaries` are
+/// scratch space: the word is marked once and each n-gram hashed where it lies.
+fn char_ngrams(
+    word: &str,
+    marked: &mut String,
+    boundaries: &mut Vec<usize>,
+    out: &mut Vec<FeatureId>,
+) {
+    marked.clear();
+    marked.push('<');
+    marked.push_str(word);
+    marked.push('>');
+    boundaries.clear();
+    boundaries.extend(marked.char_indices().map(|(at, _)| at));
+    boundaries.push(marked.len());
+    let chars = boundaries.len() - 1;
     for n in 2..=4 {
-        if n >= chars.len() {
+        if n >= chars {
             break; // The whole word is its unigram already.
         }
-        for window in chars.windows(n) {
-            buffer.clear();
-            buffer.extend(window);
-            out.push(hash(b'c', &[buffer]));
+        for start in 0..=chars - n {
+            out.push(hash(
+                b'c',
+                &[&marked[boundaries[start]..boundaries[start + n]]],
+            ));
         }
     }
 }

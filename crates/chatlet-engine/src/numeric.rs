@@ -3,19 +3,13 @@
 
 /// e^x for f32, accurate to about 2 ulp; saturates instead of overflowing.
 pub(crate) fn exp(x: f32) -> f32 {
-    if x.is_nan() {
-        return x;
-    }
-    if x > 88.0 {
-        return f32::MAX;
-    }
-    if x < -87.0 {
-        return 0.0;
-    }
+    // Selects instead of early returns, so that loops over exp (softmax) are vectorized.
     // x = k·ln2 + r with |r| ≤ ln2/2; e^x = 2^k · e^r.
     // Round half away from zero by truncation (a libm `round` call is slow in hot loops).
     let scaled = x * std::f32::consts::LOG2_E;
-    let k = (scaled + if scaled < 0.0 { -0.5 } else { 0.5 }) as i32 as f32;
+    let rounded = (scaled + if scaled < 0.0 { -0.5 } else { 0.5 }) as i32;
+    // Clamped so that 2^k below is a normal f32 for any x; in range (|x| ≤ 88) k already is.
+    let k = rounded.clamp(-126, 127) as f32;
     let r = x - k * 0.693_145_75 - k * 1.428_606_8e-6;
     // Taylor series to degree 7 is exact enough on |r| ≤ 0.35.
     let mut p = 1.0 / 5040.0;
@@ -26,9 +20,15 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    // k is in [-126, 127] here, so 2^k is a normal f32.
     let two_k = f32::from_bits(((k as i32 + 127) as u32) << 23);
-    p * two_k
+    // NaN passes through (r and so p are NaN).
+    if x > 88.0 {
+        f32::MAX
+    } else if x < -87.0 {
+        0.0
+    } else {
+        p * two_k
+    }
 }
 
 /// Natural logarithm for positive finite f32 (used for losses only); `ln(0)` gives a large negative.
@@ -56,9 +56,12 @@ pub(crate) fn ln(x: f32) -> f32 {
 /// In-place softmax; an empty slice stays empty.
 pub(crate) fn softmax(scores: &mut [f32]) {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
     for s in scores.iter_mut() {
         *s = exp(*s - max);
+    }
+    // Summed apart, in order: the loop above then runs a vector at a time.
+    let mut sum = 0.0;
+    for s in scores.iter() {
         sum += *s;
     }
     if sum > 0.0 {
@@ -114,6 +117,9 @@ mod tests {
         }
         assert_eq!(exp(-200.0), 0.0);
         assert!(exp(200.0).is_finite());
+        assert_eq!(exp(f32::INFINITY), f32::MAX);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert!(exp(f32::NAN).is_nan());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! A sparse weight table: for each known feature, a short row of (column, weight) pairs. The
 //! intent classifier and the slot tagger both store their weights in it. Training produces a
 //! dense table; [`SparseTable::compress`] prunes and quantizes it to 8 bits. Stored
-//! delta-encoded and columnar, so that gzip finds the patterns.
+//! delta-encoded and columnar, so that gzip finds the patterns; in memory, rows with many
+//! weights are kept dense, which is faster to add.
 
 use crate::features::{FEATURE_BITS, FeatureId};
 use serde::{Deserialize, Serialize};
@@ -14,11 +15,18 @@ pub(crate) struct SparseTable {
     /// Sorted feature ids; row `i` belongs to `features[i]`.
     features: Vec<FeatureId>,
     index: FeatureIndex,
-    /// `row_start[i]..row_start[i + 1]` are row `i`'s cells.
+    /// `row_start[i]..row_start[i + 1]` are row `i`'s cells (none when the row is dense).
     row_start: Vec<u32>,
     /// `(column, weight in steps)`: kept together and 8-bit, so that a lookup touches few
     /// cache lines (prediction is dominated by these reads).
     cells: Vec<(u16, i8)>,
+    /// Row `i` is dense when `dense_start[i] < dense_start[i + 1]`: its weights are then
+    /// `dense[dense_start[i] * stride..]`, one per column, zero-padded to the stride. Rows with
+    /// a quarter of their columns filled take no more memory that way, and are added a vector
+    /// at a time instead of a cell at a time (the rows of common features — word beginnings,
+    /// "what", "is" — are the dense ones, and every utterance has them).
+    dense_start: Vec<u32>,
+    dense: Vec<i8>,
     /// Quantization step of the stored weights.
     step: f32,
 }
@@ -46,17 +54,11 @@ impl SparseTable {
             strict = true;
         }
         let step = if largest > 0.0 { largest / 127.0 } else { 1.0 };
-        let mut table = SparseTable {
-            columns,
-            features: Vec::new(),
-            index: FeatureIndex::default(),
-            row_start: vec![0],
-            cells: Vec::new(),
-            step,
-        };
+        let mut features = Vec::new();
+        let mut rows = Rows::default();
         let mut origin = Vec::new();
         for (row, &feature) in vocabulary.iter().enumerate() {
-            let before = table.cells.len();
+            let before = rows.cells.len();
             for (k, &w) in dense[row * columns..(row + 1) * columns].iter().enumerate() {
                 let kept = if strict {
                     w.abs() > cut
@@ -65,17 +67,79 @@ impl SparseTable {
                 };
                 let q = (w / step).round();
                 if kept && q != 0.0 {
-                    table.cells.push((k as u16, q.clamp(-127.0, 127.0) as i8));
+                    rows.cells.push((k as u16, q.clamp(-127.0, 127.0) as i8));
                 }
             }
-            if table.cells.len() > before {
-                table.features.push(feature);
-                table.row_start.push(table.cells.len() as u32);
+            if rows.cells.len() > before {
+                features.push(feature);
+                rows.row_start.push(rows.cells.len() as u32);
                 origin.push(row);
             }
         }
-        table.index = FeatureIndex::build(&table.features);
-        (table, origin)
+        (SparseTable::new(columns, features, rows, step), origin)
+    }
+
+    /// The table of `rows`, the rows that fill a quarter of their columns or more made dense.
+    fn new(columns: usize, features: Vec<FeatureId>, rows: Rows, step: f32) -> SparseTable {
+        let mut table = SparseTable {
+            columns,
+            index: FeatureIndex::build(&features),
+            features,
+            row_start: vec![0],
+            cells: Vec::new(),
+            dense_start: vec![0],
+            dense: Vec::new(),
+            step,
+        };
+        for span in rows.row_start.windows(2) {
+            let row = &rows.cells[span[0] as usize..span[1] as usize];
+            if row.len() * 4 >= columns {
+                let at = table.dense.len();
+                table.dense.resize(at + table.stride(), 0);
+                for &(column, q) in row {
+                    table.dense[at + usize::from(column)] = q;
+                }
+            } else {
+                table.cells.extend_from_slice(row);
+            }
+            table.row_start.push(table.cells.len() as u32);
+            table
+                .dense_start
+                .push((table.dense.len() / table.stride()) as u32);
+        }
+        table
+    }
+
+    /// Row `row`'s cells, `(column, weight in steps)` in column order, whether sparse or dense.
+    fn row_cells(&self, row: usize) -> impl Iterator<Item = (u16, i8)> + '_ {
+        let sparse = &self.cells[self.row_start[row] as usize..self.row_start[row + 1] as usize];
+        let dense = self.dense_row(row).unwrap_or_default();
+        sparse
+            .iter()
+            .copied()
+            .chain((0u16..).zip(dense.iter().copied()).filter(|&(_, q)| q != 0))
+    }
+
+    /// Row `row`'s weights, one per column and then zeros to the [`SparseTable::stride`], when
+    /// it is dense.
+    fn dense_row(&self, row: usize) -> Option<&[i8]> {
+        let span = self.dense_start[row] as usize * self.stride()
+            ..self.dense_start[row + 1] as usize * self.stride();
+        (!span.is_empty()).then(|| &self.dense[span])
+    }
+
+    /// The length of a dense row: the columns, padded.
+    fn stride(&self) -> usize {
+        self.columns.next_multiple_of(DENSE_ALIGN)
+    }
+
+    /// `start` (one value per column) followed by zeros up to the padded length of a dense row:
+    /// rows add to such a buffer in whole vectors. The values past the columns mean nothing.
+    pub(crate) fn padded(&self, start: &[f32]) -> Vec<f32> {
+        let mut buffer = Vec::with_capacity(self.stride());
+        buffer.extend_from_slice(start);
+        buffer.resize(self.stride().max(start.len()), 0.0);
+        buffer
     }
 
     /// Width of a dense row.
@@ -90,7 +154,7 @@ impl SparseTable {
 
     /// Number of stored weights.
     pub(crate) fn weight_count(&self) -> usize {
-        self.cells.len()
+        self.cells.len() + self.dense.iter().filter(|&&q| q != 0).count()
     }
 
     /// The row of a feature, if the table has one.
@@ -98,15 +162,41 @@ impl SparseTable {
         self.index.get(&self.features, feature)
     }
 
-    /// `out[column] += weight · scale` for every weight in `row`.
+    /// `out[column] += weight · scale` for every weight in `row`. A dense row adds its zeros
+    /// too, which changes no sum: the result is the same for either form of a row.
     pub(crate) fn add_row(&self, row: usize, scale: f32, out: &mut [f32]) {
-        let span = self.row_start[row] as usize..self.row_start[row + 1] as usize;
         let scale = scale * self.step;
+        if let Some(weights) = self.dense_row(row) {
+            for (o, &q) in out.iter_mut().zip(weights) {
+                *o += f32::from(q) * scale;
+            }
+            return;
+        }
+        let span = self.row_start[row] as usize..self.row_start[row + 1] as usize;
         for &(column, q) in &self.cells[span] {
             out[usize::from(column)] += f32::from(q) * scale;
         }
     }
 }
+
+/// Sparse rows as built: `cells[row_start[i]..row_start[i + 1]]` is row `i`.
+struct Rows {
+    row_start: Vec<u32>,
+    cells: Vec<(u16, i8)>,
+}
+
+impl Default for Rows {
+    fn default() -> Rows {
+        Rows {
+            row_start: vec![0],
+            cells: Vec::new(),
+        }
+    }
+}
+
+/// Dense rows are padded to a multiple of this many columns, so that adding one is whole
+/// vectors with no odd end.
+const DENSE_ALIGN: usize = 8;
 
 /// Open-addressing hash table from feature id to row, built when a model is loaded.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -175,15 +265,17 @@ impl From<SparseTable> for StoredTable {
             .collect();
         let mut row_lengths = Vec::with_capacity(t.features.len());
         let mut column_deltas = Vec::with_capacity(t.cells.len());
-        for row in t.row_start.windows(2) {
-            row_lengths.push((row[1] - row[0]) as u16);
+        let mut weights = Vec::with_capacity(t.cells.len());
+        for row in 0..t.features.len() {
+            let before = weights.len();
             let mut previous = 0;
-            for &(column, _) in &t.cells[row[0] as usize..row[1] as usize] {
+            for (column, q) in t.row_cells(row) {
                 column_deltas.push(column - previous);
+                weights.push(q);
                 previous = column;
             }
+            row_lengths.push((weights.len() - before) as u16);
         }
-        let weights = t.cells.iter().map(|&(_, q)| q).collect();
         StoredTable {
             columns: t.columns as u32,
             feature_deltas,
@@ -222,9 +314,7 @@ impl TryFrom<StoredTable> for SparseTable {
                 .ok_or("a feature id is out of range")?;
             features.push(previous);
         }
-        let mut row_start = Vec::with_capacity(features.len() + 1);
-        row_start.push(0u32);
-        let mut cells = Vec::with_capacity(s.column_deltas.len());
+        let mut rows = Rows::default();
         let mut at = 0usize;
         for &length in &s.row_lengths {
             let mut column: u32 = 0;
@@ -239,20 +329,12 @@ impl TryFrom<StoredTable> for SparseTable {
                 if column as usize >= columns {
                     return Err("a weight points outside its table".to_owned());
                 }
-                cells.push((column as u16, s.weights[at + j]));
+                rows.cells.push((column as u16, s.weights[at + j]));
             }
             at += usize::from(length);
-            row_start.push(at as u32);
+            rows.row_start.push(at as u32);
         }
-        let index = FeatureIndex::build(&features);
-        Ok(SparseTable {
-            columns,
-            features,
-            index,
-            row_start,
-            cells,
-            step: s.step,
-        })
+        Ok(SparseTable::new(columns, features, rows, s.step))
     }
 }
 
@@ -277,5 +359,37 @@ mod tests {
         assert_eq!(back, table);
         let (small, _) = SparseTable::compress(3, &vocabulary, &dense, 2, 0.0);
         assert_eq!(small.weight_count(), 2);
+    }
+
+    #[test]
+    fn sparse_and_dense_rows_add_and_store_alike() {
+        // 37 columns: a row with 3 weights stays sparse, one with 20 is made dense.
+        let columns = 37;
+        let mut weights = vec![0.0f32; 2 * columns];
+        for (k, w) in [(2, 1.0), (17, -0.5), (36, 0.25)] {
+            weights[k] = w;
+        }
+        for k in 0..20 {
+            weights[columns + k * 3 % columns] = (k as f32 - 9.5) / 10.0;
+        }
+        let (table, _) = SparseTable::compress(columns, &[5, 8], &weights, 100, 0.0);
+        assert_eq!(table.cells.len(), 3, "the short row is sparse");
+        assert_eq!(table.dense.len(), table.stride(), "the long row is dense");
+        assert_eq!(table.weight_count(), 23);
+        for row in 0..2 {
+            let mut sum = table.padded(&[0.5; 37]);
+            assert_eq!(sum.len(), 40);
+            table.add_row(row, 2.0, &mut sum);
+            for (k, &got) in sum[..columns].iter().enumerate() {
+                let expected = 0.5 + 2.0 * weights[row * columns + k];
+                assert!((got - expected).abs() < 0.02, "row {row} column {k}: {got}");
+            }
+        }
+        let stored = postcard::to_allocvec(&table).unwrap();
+        let back: SparseTable = postcard::from_bytes(&stored).unwrap();
+        assert_eq!(back, table);
+        // Cells come back in column order, as they were stored before dense rows existed.
+        let cells: Vec<u16> = back.row_cells(1).map(|(column, _)| column).collect();
+        assert!(cells.windows(2).all(|w| w[0] < w[1]) && cells.len() == 20);
     }
 }
