@@ -14,6 +14,11 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// mimalloc rather than the system allocator: the server allocates on its async threads and
+/// frees on its history writer (and back), which glibc's per-thread caches handle poorly.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "chatlet",
