@@ -171,6 +171,38 @@ fn the_engine_is_pure_and_knows_nothing_of_its_bindings() {
 }
 
 #[test]
+fn unsafe_code_is_only_the_engine_simd_dispatch() {
+    // The workspace denies unsafe code; this is the one place allowed to opt out, for a
+    // CPU-feature check that must call a `#[target_feature]` function (see ARCHITECTURE.md).
+    let allowed = root().join("crates/chatlet-engine/src/sparse_table.rs");
+    let marker = ["allow(", "unsafe_code)"].concat();
+    let mut opting_out: Vec<_> = files(&root(), &[".rs"])
+        .into_iter()
+        .filter(|p| read(p).contains(&marker))
+        .collect();
+    assert!(
+        opting_out.contains(&allowed),
+        "the check must see the known opt-out in {}",
+        allowed.display()
+    );
+    opting_out.retain(|p| p != &allowed);
+    assert!(
+        opting_out.is_empty(),
+        "unsafe code outside the engine's SIMD dispatch: {opting_out:#?}"
+    );
+    assert_eq!(
+        read(&allowed).matches(&marker).count(),
+        1,
+        "one unsafe block in {}",
+        allowed.display()
+    );
+    assert!(
+        read(&root().join("Cargo.toml")).contains("unsafe_code = \"deny\""),
+        "the workspace must deny unsafe code"
+    );
+}
+
+#[test]
 fn widget_and_server_never_depend_on_each_other() {
     let widget = dependencies("chatlet-widget");
     assert!(widget.iter().any(|d| d == "leptos"), "{widget:?}");

@@ -16,17 +16,12 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// Hashes a namespace byte and a sequence of strings separated by a unit separator.
 pub(crate) fn hash(namespace: u8, parts: &[&str]) -> FeatureId {
-    let mut h = FNV_OFFSET;
-    let mut eat = |b: u8| {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(FNV_PRIME);
-    };
-    eat(namespace);
+    let mut h = eat(FNV_OFFSET, namespace);
     for part in parts {
         for &b in part.as_bytes() {
-            eat(b);
+            h = eat(h, b);
         }
-        eat(0x1F);
+        h = eat(h, 0x1F);
     }
     fold(h)
 }
@@ -154,7 +149,9 @@ fn ids(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
 
 /// Character 2- to 4-grams of a word with boundary marks, for typos and word forms
 /// (`shipping` and `shipped` share `<sh`, `shi`, `hip`, ...). `marked` and `boundaries` are
-/// scratch space: the word is marked once and each n-gram hashed where it lies.
+/// scratch space: the word is marked once, and the n-grams starting at one character are hashed
+/// in one pass, each longer one continuing the hash of the shorter (FNV-1a reads bytes in order,
+/// so the ids are those [`hash`] gives each n-gram alone).
 fn char_ngrams(
     word: &str,
     marked: &mut String,
@@ -169,17 +166,25 @@ fn char_ngrams(
     boundaries.extend(marked.char_indices().map(|(at, _)| at));
     boundaries.push(marked.len());
     let chars = boundaries.len() - 1;
-    for n in 2..=4 {
-        if n >= chars {
-            break; // The whole word is its unigram already.
-        }
-        for start in 0..=chars - n {
-            out.push(hash(
-                b'c',
-                &[&marked[boundaries[start]..boundaries[start + n]]],
-            ));
+    // The whole word is its unigram already: n-grams are shorter than the marked word.
+    let longest = 4.min(chars.saturating_sub(1));
+    let bytes = marked.as_bytes();
+    for start in 0..chars.saturating_sub(1) {
+        let mut h = eat(FNV_OFFSET, b'c');
+        for end in start + 1..=(start + longest).min(chars) {
+            for &b in &bytes[boundaries[end - 1]..boundaries[end]] {
+                h = eat(h, b);
+            }
+            if end - start >= 2 {
+                out.push(fold(eat(h, 0x1F)));
+            }
         }
     }
+}
+
+/// One step of FNV-1a.
+fn eat(h: u64, b: u8) -> u64 {
+    (h ^ u64::from(b)).wrapping_mul(FNV_PRIME)
 }
 
 #[cfg(test)]
@@ -230,6 +235,24 @@ mod tests {
             .count();
         // 退, 货 and 退货 are shared.
         assert!(shared >= 3, "{shared}");
+    }
+
+    #[test]
+    fn character_ngrams_are_each_ngram_hashed_alone() {
+        for word in ["", "a", "ab", "abc", "shipping", "naïve", "日本語", "😀x"] {
+            let marked: Vec<char> = format!("<{word}>").chars().collect();
+            let mut expected = Vec::new();
+            for n in 2..=4.min(marked.len() - 1) {
+                for gram in marked.windows(n) {
+                    expected.push(hash(b'c', &[&gram.iter().collect::<String>()]));
+                }
+            }
+            let mut got = Vec::new();
+            char_ngrams(word, &mut String::new(), &mut Vec::new(), &mut got);
+            expected.sort_unstable();
+            got.sort_unstable();
+            assert_eq!(got, expected, "{word:?}");
+        }
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub struct Token {
 /// Folds one character: full-width ASCII to ASCII, ideographic space to space, then lowercase
 /// (see [`lowercase`]).
 pub fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        // Most text bots see; this is the same answer as below, without the range tests.
+        return c.to_ascii_lowercase();
+    }
     let c = match c {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         '\u{3000}' => ' ',
@@ -164,6 +168,14 @@ fn finish_word(mut token: Token) -> Token {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ascii_folds_as_the_general_rule_does() {
+        for c in (0u8..0x80).map(char::from) {
+            assert_eq!(fold_char(c), lowercase(c), "{c:?}");
+        }
+        assert_eq!(fold_char('Ａ'), 'a');
+    }
 
     fn texts(text: &str) -> Vec<String> {
         tokenize(text).into_iter().map(|t| t.text).collect()
