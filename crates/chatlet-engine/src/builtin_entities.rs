@@ -4,8 +4,10 @@
 //! Dates resolve against a [`ReferenceTime`] that the caller passes in; the engine reads no clock.
 //!
 //! Values are normalized strings: numbers as decimals (`350`, `1.5`), money as `50 CNY`,
-//! percentages as `15%`, dates as `2026-11-23`, times as `2026-11-23T15:00`, durations in ISO 8601
-//! (`PT2H`, `P3D`), phones in E.164 (`+8613812345678`), emails lowercased, URLs as written.
+//! percentages as `15%` (a discount as the share paid: 八折 is `80%`), dates as `2026-11-23`,
+//! times as `2026-11-23T15:00`, durations in ISO 8601 (`PT2H`, `P3D`), phones in E.164
+//! (`+8613812345678`), emails lowercased, URLs as written. A round number with 多 after it
+//! (三百多, 20多块, 三个多小时) is worth the round number, its lower bound.
 
 use crate::calendar::{Date, ReferenceTime, days_in_month};
 use crate::corpus::Mention;
@@ -154,14 +156,19 @@ fn word_starts_here(chars: &[char], at: usize) -> bool {
 }
 
 /// Any number notation; `lone_ok` lets a lone 一 or 两 count (before a unit such as 个 or 天).
+/// A round number with 多 after it (三百多, 20多, 一千多块) reads as the round number, its lower
+/// bound, with the 多 in the span: left out, it would dangle between the number and its unit.
 fn number(chars: &[char], at: usize, lone_ok: bool) -> Option<Read> {
-    if let Some(r) = numerals::arabic(chars, at) {
-        return Some(r);
-    }
-    if let Some(r) = numerals::chinese(chars, at, lone_ok) {
-        return Some(r);
-    }
-    numerals::english(chars, at)
+    let (v, len) = numerals::arabic(chars, at)
+        .or_else(|| numerals::chinese(chars, at, lone_ok))
+        .or_else(|| numerals::english(chars, at))?;
+    Some((v, len + more_than(chars, at + len)))
+}
+
+/// 1 when a 多 meaning "and some" follows a round number that ends just before `end`.
+fn more_than(chars: &[char], end: usize) -> usize {
+    let round = end > 0 && matches!(chars[end - 1], '0' | '十' | '百' | '千' | '万' | '亿');
+    usize::from(round && chars.get(end) == Some(&'多') && chars.get(end + 1) != Some(&'少'))
 }
 
 fn spaces(chars: &[char], at: usize) -> usize {
@@ -427,19 +434,45 @@ fn percent(chars: &[char], at: usize) -> Option<(usize, f64)> {
         let (v, len) = number(chars, at + n, true)?;
         return Some((n + len, v));
     }
+    // 打对折: half price (对折 alone is as often folding something in two).
+    if at > 0
+        && chars[at - 1] == '打'
+        && let Some(n) = starts(chars, at, "对折")
+    {
+        return Some((n, 50.0));
+    }
     let (v, len) = number(chars, at, true)?;
     let gap = len + spaces(chars, at + len);
     if chars.get(at + len) == Some(&'%') {
         return Some((len + 1, v));
     }
+    if let Some(share) = discount(chars, at + gap, v) {
+        return Some((gap + 1, share));
+    }
     let (_, n) = starts_any(chars, at + gap, &["percent", "per cent"])?;
     (!word_continues(chars, at + gap + n)).then_some((gap + n, v))
 }
 
+/// The share of the price paid when `折` at `at` follows `v`: 八折 and 8折 are 80%, 八五折, 85折
+/// and 8.5折 85%, 一折 10%. Not 折 in 折叠 (folding) or 三折页 (a tri-fold).
+fn discount(chars: &[char], at: usize, v: f64) -> Option<f64> {
+    if chars.get(at) != Some(&'折') || chars.get(at + 1).is_some_and(|&c| "叠页纸断腾".contains(c))
+    {
+        return None;
+    }
+    match v {
+        v if v > 0.0 && v < 10.0 => Some(v * 10.0),
+        v if (10.0..100.0).contains(&v) && v.fract() == 0.0 => Some(v),
+        _ => None,
+    }
+}
+
 /// (pattern, ISO 8601 designator, time part?).
 const DURATION_UNITS: &[(&str, &str, bool)] = &[
+    ("个多小时", "H", true),
     ("个小时", "H", true),
     ("小时", "H", true),
+    ("个多钟头", "H", true),
     ("个钟头", "H", true),
     ("钟头", "H", true),
     ("分钟", "M", true),
@@ -447,9 +480,11 @@ const DURATION_UNITS: &[(&str, &str, bool)] = &[
     ("秒", "S", true),
     ("天", "D", false),
     ("年", "Y", false),
+    ("个多星期", "W", false),
     ("个星期", "W", false),
     ("星期", "W", false),
     ("周", "W", false),
+    ("个多月", "M", false),
     ("个月", "M", false),
     ("hours", "H", true),
     ("hour", "H", true),
@@ -533,6 +568,11 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
     {
         v += 0.5;
         len += n;
+    } else if !pattern.is_ascii() {
+        // 一年多, 两天多: and some; the value is the lower bound, as for 三个多小时.
+        len += usize::from(
+            chars.get(at + len) == Some(&'多') && chars.get(at + len + 1) != Some(&'少'),
+        );
     }
     Some((len, iso(v, unit, time)))
 }
@@ -1329,6 +1369,15 @@ mod tests {
                 pair("time", "2026-11-23T17:00")
             ]
         );
+        // 多 after a number that is not round, or in 多少 (how much), is not "and some".
+        assert_eq!(values("两天多少钱"), [pair("duration", "P2D")]);
+        assert_eq!(values("三百多少钱"), [pair("number", "300")]);
+        assert_eq!(values("25多"), [pair("number", "25")]);
+        // 折 that is no discount: folding, a tri-fold, a fold in two, a hundred.
+        assert!(found("折叠椅").is_empty());
+        assert_eq!(values("三折页"), [pair("number", "3")]);
+        assert!(found("把纸对折").is_empty());
+        assert_eq!(values("100折"), [pair("number", "100")]);
         // "at" before a percentage is no hour.
         assert_eq!(values("prices down at 5%"), [pair("percent", "5%")]);
         // 块 counting pieces, or in 一块 (together), is no price.
