@@ -4,8 +4,9 @@
 //! Dates resolve against a [`ReferenceTime`] that the caller passes in; the engine reads no clock.
 //!
 //! Values are normalized strings: numbers as decimals (`350`, `1.5`), money as `50 CNY`,
-//! percentages as `15%` (a discount as the share paid: 八折 is `80%`), dates as `2026-11-23`,
-//! times as `2026-11-23T15:00`, durations in ISO 8601 (`PT2H`, `P3D`), phones in E.164
+//! percentages as `15%` (a discount as the share paid: 八折 is `80%`), dates as `2026-11-23` (a
+//! whole week, month or year as its first and last day, `2026-11-23/2026-11-29`), times as
+//! `2026-11-23T15:00`, durations in ISO 8601 (`PT2H`, `P3D`), phones in E.164
 //! (`+8613812345678`), emails lowercased, URLs as written. A round number with 多 after it
 //! (三百多, 20多块, 三个多小时) is worth the round number, its lower bound.
 
@@ -623,7 +624,12 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
         Some((d, n)) => (Some(d), n),
         None => (None, 0),
     };
-    let date_only = day_before.map(|d| (date_len, "date", d.to_string()));
+    let date_only = match day_before {
+        Some(d) => Some((date_len, "date", d.to_string())),
+        None => {
+            period(chars, at, now.date).map(|(from, to, n)| (n, "date", format!("{from}/{to}")))
+        }
+    };
     let mut i = at + date_len;
     if day_before.is_some() {
         i += spaces(chars, i);
@@ -942,6 +948,85 @@ const LUNAR_HOLIDAYS: [[u16; 6]; 12] = [
     [128, 211, 530, 828, 1004, 1027], // 2036
 ];
 const LUNAR_FIRST_YEAR: i32 = 2025;
+
+/// A week, month or year as a whole (下周, 这个月, 明年, next week, this month, last year): its
+/// first and last days (weeks run Monday to Sunday) and the length of its name. Tried where no
+/// single day is named, so 下周一 and 下个月5号 stay days.
+fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)> {
+    enum Span {
+        Week,
+        Month,
+        Year,
+    }
+    const PERIODS: &[(&str, Span, i64)] = &[
+        ("下下周", Span::Week, 2),
+        ("下下个星期", Span::Week, 2),
+        ("下个星期", Span::Week, 1),
+        ("下个礼拜", Span::Week, 1),
+        ("下星期", Span::Week, 1),
+        ("下礼拜", Span::Week, 1),
+        ("下周", Span::Week, 1),
+        ("这个星期", Span::Week, 0),
+        ("这个礼拜", Span::Week, 0),
+        ("这星期", Span::Week, 0),
+        ("这周", Span::Week, 0),
+        ("本周", Span::Week, 0),
+        ("上个星期", Span::Week, -1),
+        ("上个礼拜", Span::Week, -1),
+        ("上星期", Span::Week, -1),
+        ("上礼拜", Span::Week, -1),
+        ("上周", Span::Week, -1),
+        ("下个月", Span::Month, 1),
+        ("下月", Span::Month, 1),
+        ("这个月", Span::Month, 0),
+        ("本月", Span::Month, 0),
+        ("上个月", Span::Month, -1),
+        ("上月", Span::Month, -1),
+        ("明年", Span::Year, 1),
+        ("今年", Span::Year, 0),
+        ("去年", Span::Year, -1),
+        ("next week", Span::Week, 1),
+        ("this week", Span::Week, 0),
+        ("last week", Span::Week, -1),
+        ("next month", Span::Month, 1),
+        ("this month", Span::Month, 0),
+        ("last month", Span::Month, -1),
+        ("next year", Span::Year, 1),
+        ("this year", Span::Year, 0),
+        ("last year", Span::Year, -1),
+    ];
+    let (k, n) = starts_any_by(chars, at, PERIODS, |p| p.0)?;
+    let (pattern, span, shift) = &PERIODS[k];
+    if pattern.is_ascii() {
+        if !word_starts_here(chars, at) || word_continues(chars, at + n) {
+            return None;
+        }
+    } else if at > 0 && "一以".contains(chars[at - 1]) {
+        // 看一下周报, 尝一下月饼, 以上周期: 一下 and 以上 are words of their own.
+        return None;
+    }
+    let next = chars.get(at + n).copied();
+    // 下周边 (the nearby), 上月球 (onto the moon), 今年级: the name begins a longer word.
+    if !pattern.is_ascii() && next.is_some_and(|c| "边报期刊末底初级球饼".contains(c)) {
+        return None;
+    }
+    let (from, to) = match span {
+        Span::Week => (week_day(today, *shift, 0), week_day(today, *shift, 6)),
+        Span::Month => {
+            let months = today.year * 12 + today.month as i32 - 1 + *shift as i32;
+            let (year, month) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
+            (
+                Date::new(year, month, 1)?,
+                Date::new(year, month, days_in_month(year, month))?,
+            )
+        }
+        Span::Year => {
+            let year = today.year + *shift as i32;
+            (Date::new(year, 1, 1)?, Date::new(year, 12, 31)?)
+        }
+    };
+    Some((from, to, n))
+}
 
 /// The Saturday of the weekend `shift` weeks from this one; on a Sunday, this weekend is today.
 fn weekend(today: Date, shift: i64) -> Date {
@@ -1373,6 +1458,12 @@ mod tests {
         assert_eq!(values("两天多少钱"), [pair("duration", "P2D")]);
         assert_eq!(values("三百多少钱"), [pair("number", "300")]);
         assert_eq!(values("25多"), [pair("number", "25")]);
+        // 下周 and 下月 inside other words: 一下 (a bit) then 周报 (weekly report) or 月饼.
+        assert!(found("看一下周报").is_empty());
+        assert!(found("尝一下月饼").is_empty());
+        assert!(found("next weekly meeting").is_empty());
+        // A named day of a period stays a day.
+        assert_eq!(values("下个月5号"), [pair("date", "2026-12-05")]);
         // 折 that is no discount: folding, a tri-fold, a fold in two, a hundred.
         assert!(found("折叠椅").is_empty());
         assert_eq!(values("三折页"), [pair("number", "3")]);
