@@ -1,6 +1,7 @@
 //! Built-in entities, found by rules and resolved to values in both languages: numbers
 //! (三百五十, 1.5万, 3,000), money (¥50, 50元, $5), percentages, dates and times (明天下午三点,
-//! 下周一, tomorrow at 3pm, 12/25), durations, phone numbers, email addresses and URLs.
+//! 下周一, tomorrow at 3pm, at five pm, 12/25, 三天后, in 2 hours), durations, phone numbers,
+//! email addresses and URLs.
 //! Dates resolve against a [`ReferenceTime`] that the caller passes in; the engine reads no clock.
 //!
 //! Values are normalized strings: numbers as decimals (`350`, `1.5`), money as `50 CNY`,
@@ -63,9 +64,10 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
             let (date, time) = date_time(&chars, i, now);
             offer(date);
             offer(time);
+            offer(relative(&chars, i, now));
         }
         if wants("duration") {
-            offer(duration(&chars, i).map(|(n, v)| (n, "duration", v)));
+            offer(duration(&chars, i).map(|(n, v)| (n, "duration", v.iso())));
         }
         if wants("number") {
             offer(number(&chars, i, false).map(|(v, n)| (n, "number", decimal(v))));
@@ -508,23 +510,38 @@ const DURATION_UNITS: &[(&str, &str, bool)] = &[
     ("year", "Y", false),
 ];
 
-fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
-    let iso = |v: f64, unit: &str, time: bool| {
-        format!("P{}{}{unit}", if time { "T" } else { "" }, decimal(v))
-    };
-    const FIXED: &[(&str, &str)] = &[
-        ("半小时", "PT30M"),
-        ("半个小时", "PT30M"),
-        ("half an hour", "PT30M"),
-        ("半个月", "P0.5M"),
-        ("半年", "P6M"),
-        ("一刻钟", "PT15M"),
-        ("三刻钟", "PT45M"),
-        ("a quarter of an hour", "PT15M"),
-        ("quarter of an hour", "PT15M"),
+/// A length of time as read: an amount of an ISO 8601 unit (`H`, `M`, `S` within a day when
+/// `time`; `D`, `W`, `M`, `Y` otherwise).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Amount {
+    value: f64,
+    unit: &'static str,
+    time: bool,
+}
+
+impl Amount {
+    fn iso(self) -> String {
+        let t = if self.time { "T" } else { "" };
+        format!("P{t}{}{}", decimal(self.value), self.unit)
+    }
+}
+
+fn duration(chars: &[char], at: usize) -> Option<(usize, Amount)> {
+    let iso = |value: f64, unit: &'static str, time: bool| Amount { value, unit, time };
+    const FIXED: &[(&str, f64, &str, bool)] = &[
+        ("半小时", 30.0, "M", true),
+        ("半个小时", 30.0, "M", true),
+        ("half an hour", 30.0, "M", true),
+        ("半个月", 0.5, "M", false),
+        ("半年", 6.0, "M", false),
+        ("一刻钟", 15.0, "M", true),
+        ("三刻钟", 45.0, "M", true),
+        ("a quarter of an hour", 15.0, "M", true),
+        ("quarter of an hour", 15.0, "M", true),
     ];
     if let Some((k, n)) = starts_any_by(chars, at, FIXED, |f| f.0) {
-        return Some((n, FIXED[k].1.to_owned()));
+        let (_, value, unit, time) = FIXED[k];
+        return Some((n, iso(value, unit, time)));
     }
     let (mut v, mut len) = match number(chars, at, true) {
         Some(r) => r,
@@ -576,6 +593,64 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, String)> {
         );
     }
     Some((len, iso(v, unit, time)))
+}
+
+/// A moment a length of time from now, before or after: 三天后, 两小时以后, 3天前, in 2 hours,
+/// 3 days ago, two weeks from now. Days and longer give a date; hours and less a time, to the
+/// minute. A fraction of a day, week or month (一天半后) is left a duration.
+fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Candidate {
+    let ahead_in = starts(chars, at, "in ").filter(|_| word_starts_here(chars, at));
+    let (n, amount) = duration(chars, at + ahead_in.unwrap_or(0))?;
+    let mut end = at + ahead_in.unwrap_or(0) + n;
+    let sign: i64 = if ahead_in.is_some() {
+        1
+    } else if let Some((k, m)) =
+        starts_any(chars, end, &["以后", "之后", "后", "以前", "之前", "前"])
+    {
+        end += m;
+        if k < 3 { 1 } else { -1 }
+    } else {
+        let gap = spaces(chars, end);
+        let (k, m) = starts_any(chars, end + gap, &["from now", "later", "ago"])
+            .filter(|&(_, m)| !word_continues(chars, end + gap + m))?;
+        end += gap + m;
+        if k < 2 { 1 } else { -1 }
+    };
+    // Bounded, so that no amount read from text overflows the arithmetic below.
+    let whole = |v: f64| (v.fract() == 0.0 && v.abs() <= 10_000.0).then_some(v as i64);
+    if amount.time {
+        let per_unit = match amount.unit {
+            "H" => 60.0,
+            "M" => 1.0,
+            _ => 1.0 / 60.0,
+        };
+        let minutes = amount.value * per_unit;
+        if minutes.is_nan() || minutes.abs() > 1e7 {
+            return None;
+        }
+        let total = now.date.days() * 1440
+            + i64::from(now.hour * 60 + now.minute)
+            + sign * minutes.round() as i64;
+        let (day, minute) = (
+            Date::from_days(total.div_euclid(1440)),
+            total.rem_euclid(1440),
+        );
+        let value = format!("{day}T{:02}:{:02}", minute / 60, minute % 60);
+        return Some((end - at, "time", value));
+    }
+    let today = now.date;
+    let day = match amount.unit {
+        "D" => today.plus_days(sign * whole(amount.value)?),
+        "W" => today.plus_days(sign * 7 * whole(amount.value)?),
+        unit => {
+            let months = whole(amount.value)? * if unit == "Y" { 12 } else { 1 };
+            let index = i64::from(today.year) * 12 + i64::from(today.month) - 1 + sign * months;
+            let year = i32::try_from(index.div_euclid(12)).ok()?;
+            let month = index.rem_euclid(12) as u32 + 1;
+            Date::new(year, month, today.day.min(days_in_month(year, month)))?
+        }
+    };
+    Some((end - at, "date", day.to_string()))
 }
 
 fn weekday_zh(c: char) -> Option<u32> {
@@ -664,6 +739,17 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             // 3点 said at 10:00 today means 15:00, the next three o'clock: an hour that names
             // no half of the day is the next one to come (as Duckling reads "at 3"). A leading
             // zero (09:30) is a 24-hour clock.
+            // Midnight with no day named is the one to come, the end of today.
+            let said = &chars[i..i + n];
+            let day = if day_before.is_none()
+                && day == now.date
+                && said.len() >= 8
+                && starts(said, said.len() - 8, "midnight").is_some()
+            {
+                day.plus_days(1)
+            } else {
+                day
+            };
             let first_digit = chars[i..i + n].iter().find(|c| c.is_ascii_digit());
             let hour = if day == now.date
                 && (1..12).contains(&hour)
@@ -1266,6 +1352,38 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         let hour = read(j, h);
         return (hour < 24).then_some((hour, 0, j + h - at));
     }
+    // five pm, seven o'clock, five thirty pm, at five thirty, at seven (then the end of the
+    // phrase or a day: "at one point" is no hour).
+    if period.is_none()
+        && word_starts_here(chars, j)
+        && let Some((w, n)) = starts_any(chars, j, HOUR_WORDS)
+        && !word_continues(chars, j + n)
+    {
+        let mut end = j + n;
+        let mut hour = w as u32 + 1;
+        let mut minute = 0;
+        let mut clock = false;
+        let gap = spaces(chars, end);
+        if let Some((_, m)) = starts_any(chars, end + gap, &["o'clock", "oclock"]) {
+            end += gap + m;
+            clock = true;
+        } else if gap > 0
+            && let Some((v, m)) = numerals::english(chars, end + gap)
+                .filter(|&(v, _)| v.fract() == 0.0 && (1.0..60.0).contains(&v))
+        {
+            minute = v as u32;
+            end += gap + m;
+        }
+        if let Some((pm, p)) = am_pm(chars, end) {
+            hour = if pm { hour % 12 + 12 } else { hour % 12 };
+            end += p;
+            clock = true;
+        }
+        let at_alone = english_start > 0 && (minute > 0 || (w > 0 && ends_time_phrase(chars, end)));
+        if clock || at_alone {
+            return Some((hour, minute, end - at));
+        }
+    }
     if period.is_none()
         && word_starts_here(chars, j)
         && let Some((k, n)) = starts_any(chars, j, &["noon", "midnight"])
@@ -1321,6 +1439,29 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     }
     let hour = afternoon(hour, period);
     (hour < 24).then_some((hour, minute, end - at))
+}
+
+/// The hours in English words, one to twelve.
+const HOUR_WORDS: &[&str] = &[
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve",
+];
+
+/// True when nothing but punctuation, the end, or a word that goes with a time follows `at`.
+fn ends_time_phrase(chars: &[char], at: usize) -> bool {
+    let i = at + spaces(chars, at);
+    match chars.get(i) {
+        None => true,
+        Some(c) if !c.is_alphanumeric() => true,
+        Some(_) => starts_any(
+            chars,
+            i,
+            &[
+                "tomorrow", "today", "tonight", "on ", "this ", "next ", "then", "please",
+            ],
+        )
+        .is_some(),
+    }
 }
 
 /// Measure words that make the number before them a count of something.
@@ -1399,6 +1540,36 @@ mod tests {
     }
 
     #[test]
+    fn relative_dates_keep_the_day_or_the_month_end() {
+        let on = |now: &str, text: &str| -> Vec<String> {
+            let now = ReferenceTime::parse(now).unwrap();
+            extract(text, Some(&now), &all())
+                .into_iter()
+                .map(|m| m.value)
+                .collect()
+        };
+        assert_eq!(on("2027-01-31T10:00", "一个月后"), ["2027-02-28"]);
+        assert_eq!(on("2028-02-29T10:00", "one year ago"), ["2027-02-28"]);
+        assert_eq!(
+            on("2026-12-31T23:30", "in 45 minutes"),
+            ["2027-01-01T00:15"]
+        );
+        // Amounts too large for a calendar stay durations, and nothing overflows.
+        for text in [
+            "in 99999999999999999999 hours",
+            "一万亿小时后",
+            "in 20000 days",
+        ] {
+            let found = extract(text, Some(&now()), &all());
+            assert!(
+                found.iter().all(|m| m.entity == "duration"),
+                "{text}: {found:?}"
+            );
+            assert_eq!(found.len(), 1, "{text}: {found:?}");
+        }
+    }
+
+    #[test]
     fn fixtures() {
         // (text, entity, value, covered text): one built-in entity per line.
         let table = include_str!("../tests/fixtures/builtin_entities.tsv");
@@ -1469,6 +1640,13 @@ mod tests {
         assert_eq!(values("三折页"), [pair("number", "3")]);
         assert!(found("把纸对折").is_empty());
         assert_eq!(values("100折"), [pair("number", "100")]);
+        // An hour in words needs a clock word, am/pm or "at" ending the phrase.
+        assert_eq!(values("at one point"), [pair("number", "1")]);
+        assert_eq!(values("at five percent"), [pair("percent", "5%")]);
+        assert_eq!(values("five people"), [pair("number", "5")]);
+        // Not a moment: a length alone, or a fraction of a day from now.
+        assert_eq!(values("two hours"), [pair("duration", "PT2H")]);
+        assert_eq!(values("一天半后"), [pair("duration", "P1.5D")]);
         // "at" before a percentage is no hour.
         assert_eq!(values("prices down at 5%"), [pair("percent", "5%")]);
         // 块 counting pieces, or in 一块 (together), is no price.
