@@ -644,9 +644,7 @@ fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Candidate {
         "W" => today.plus_days(sign * 7 * whole(amount.value)?),
         unit => {
             let months = whole(amount.value)? * if unit == "Y" { 12 } else { 1 };
-            let index = i64::from(today.year) * 12 + i64::from(today.month) - 1 + sign * months;
-            let year = i32::try_from(index.div_euclid(12)).ok()?;
-            let month = index.rem_euclid(12) as u32 + 1;
+            let (year, month) = month_from(today, sign * months)?;
             Date::new(year, month, today.day.min(days_in_month(year, month)))?
         }
     };
@@ -926,18 +924,17 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
     }
     // 下个月5号, 本月20日, 上个月3号; 月底, 下个月底, 本月末. A bare 月 only before 底 or 末
     // (12月底 is read where its numeral starts, by chinese_date).
-    if let Some((k, n)) = starts_any(
-        chars,
-        at,
-        &["下个月", "下月", "这个月", "本月", "上个月", "上月", "月"],
-    ) {
-        let months = today.year * 12 + today.month as i32 - 1 + [1, 1, 0, 0, -1, -1, 0][k];
-        let (year, month) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
+    let named_month = starts_any_by(chars, at, MONTH_NAMES, |m| m.0);
+    if let Some((shift, n)) = named_month
+        .map(|(k, n)| (MONTH_NAMES[k].1, n))
+        .or_else(|| starts(chars, at, "月").map(|n| (0, n)))
+    {
+        let (year, month) = month_from(today, shift)?;
         if let Some((_, end)) = starts_any(chars, at + n, &["底", "末"]) {
             let last = Date::new(year, month, days_in_month(year, month))?;
             return Some((last, n + end));
         }
-        if k < 6
+        if named_month.is_some()
             && let Some((day, m)) = small_number(chars, at + n)
             && let Some((_, suffix)) = starts_any(chars, at + n + m, &["日", "号", "號"])
         {
@@ -945,19 +942,6 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
         }
     }
     // 下周一, 这周五, 上星期三, 下下周三, 周日, 星期天, 礼拜二.
-    const WEEK_PREFIXES: &[(&str, i64)] = &[
-        ("下下个", 2),
-        ("下下", 2),
-        ("下个", 1),
-        ("下", 1),
-        ("这个", 0),
-        ("这", 0),
-        ("本", 0),
-        ("上上个", -2),
-        ("上上", -2),
-        ("上个", -1),
-        ("上", -1),
-    ];
     let (week_shift, prefix) = match starts_any_by(chars, at, WEEK_PREFIXES, |p| p.0) {
         Some((k, n)) => (WEEK_PREFIXES[k].1, n),
         None => (0, 0),
@@ -1035,79 +1019,83 @@ const LUNAR_HOLIDAYS: [[u16; 6]; 12] = [
 ];
 const LUNAR_FIRST_YEAR: i32 = 2025;
 
+/// Months named relative to this one (下个月5号, 上月底, 下个月 as a whole) and their shift.
+const MONTH_NAMES: &[(&str, i64)] = &[
+    ("下个月", 1),
+    ("下月", 1),
+    ("这个月", 0),
+    ("本月", 0),
+    ("上个月", -1),
+    ("上月", -1),
+];
+
+/// What comes before 周, 星期 or 礼拜 to name a week relative to this one, and its shift.
+const WEEK_PREFIXES: &[(&str, i64)] = &[
+    ("下下个", 2),
+    ("下下", 2),
+    ("下个", 1),
+    ("下", 1),
+    ("这个", 0),
+    ("这", 0),
+    ("本", 0),
+    ("上上个", -2),
+    ("上上", -2),
+    ("上个", -1),
+    ("上", -1),
+];
+
+/// The year and month `shift` months from `date`'s.
+fn month_from(date: Date, shift: i64) -> Option<(i32, u32)> {
+    let index = i64::from(date.year) * 12 + i64::from(date.month) - 1 + shift;
+    let year = i32::try_from(index.div_euclid(12)).ok()?;
+    Some((year, index.rem_euclid(12) as u32 + 1))
+}
+
 /// A week, month or year as a whole (下周, 这个月, 明年, next week, this month, last year): its
 /// first and last days (weeks run Monday to Sunday) and the length of its name. Tried where no
 /// single day is named, so 下周一 and 下个月5号 stay days.
 fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)> {
-    enum Span {
-        Week,
-        Month,
-        Year,
-    }
-    const PERIODS: &[(&str, Span, i64)] = &[
-        ("下下周", Span::Week, 2),
-        ("下下个星期", Span::Week, 2),
-        ("下个星期", Span::Week, 1),
-        ("下个礼拜", Span::Week, 1),
-        ("下星期", Span::Week, 1),
-        ("下礼拜", Span::Week, 1),
-        ("下周", Span::Week, 1),
-        ("这个星期", Span::Week, 0),
-        ("这个礼拜", Span::Week, 0),
-        ("这星期", Span::Week, 0),
-        ("这周", Span::Week, 0),
-        ("本周", Span::Week, 0),
-        ("上个星期", Span::Week, -1),
-        ("上个礼拜", Span::Week, -1),
-        ("上星期", Span::Week, -1),
-        ("上礼拜", Span::Week, -1),
-        ("上周", Span::Week, -1),
-        ("下个月", Span::Month, 1),
-        ("下月", Span::Month, 1),
-        ("这个月", Span::Month, 0),
-        ("本月", Span::Month, 0),
-        ("上个月", Span::Month, -1),
-        ("上月", Span::Month, -1),
-        ("明年", Span::Year, 1),
-        ("今年", Span::Year, 0),
-        ("去年", Span::Year, -1),
-        ("next week", Span::Week, 1),
-        ("this week", Span::Week, 0),
-        ("last week", Span::Week, -1),
-        ("next month", Span::Month, 1),
-        ("this month", Span::Month, 0),
-        ("last month", Span::Month, -1),
-        ("next year", Span::Year, 1),
-        ("this year", Span::Year, 0),
-        ("last year", Span::Year, -1),
-    ];
-    let (k, n) = starts_any_by(chars, at, PERIODS, |p| p.0)?;
-    let (pattern, span, shift) = &PERIODS[k];
-    if pattern.is_ascii() {
-        if !word_starts_here(chars, at) || word_continues(chars, at + n) {
+    const SPANS: [&str; 3] = ["week", "month", "year"];
+    let (span, shift, n) = if word_starts_here(chars, at)
+        && let Some((k, n)) = starts_any(chars, at, &["next ", "this ", "last "])
+    {
+        let (span, m) = starts_any(chars, at + n, &SPANS)?;
+        if word_continues(chars, at + n + m) {
             return None;
         }
-    } else if at > 0 && "一以".contains(chars[at - 1]) {
+        (span, [1, 0, -1][k], n + m)
+    } else {
         // 看一下周报, 尝一下月饼, 以上周期: 一下 and 以上 are words of their own.
-        return None;
-    }
-    let next = chars.get(at + n).copied();
-    // 下周边 (the nearby), 上月球 (onto the moon), 今年级: the name begins a longer word.
-    if !pattern.is_ascii() && next.is_some_and(|c| "边报期刊末底初级球饼".contains(c)) {
-        return None;
-    }
-    let (from, to) = match span {
-        Span::Week => (week_day(today, *shift, 0), week_day(today, *shift, 6)),
-        Span::Month => {
-            let months = today.year * 12 + today.month as i32 - 1 + *shift as i32;
-            let (year, month) = (months.div_euclid(12), months.rem_euclid(12) as u32 + 1);
-            (
-                Date::new(year, month, 1)?,
-                Date::new(year, month, days_in_month(year, month))?,
-            )
+        if at > 0 && "一以".contains(chars[at - 1]) {
+            return None;
         }
-        Span::Year => {
-            let year = today.year + *shift as i32;
+        let named = if let Some((k, n)) = starts_any(chars, at, &["明年", "今年", "去年"]) {
+            (2, [1, 0, -1][k], n)
+        } else if let Some((k, n)) = starts_any_by(chars, at, MONTH_NAMES, |m| m.0) {
+            (1, MONTH_NAMES[k].1, n)
+        } else {
+            let (k, p) = starts_any_by(chars, at, WEEK_PREFIXES, |w| w.0)?;
+            let (_, w) = starts_any(chars, at + p, &["星期", "礼拜", "周"])?;
+            (0, WEEK_PREFIXES[k].1, p + w)
+        };
+        // 下周边 (the nearby), 上月球 (onto the moon), 今年级: the name begins a longer word.
+        if chars
+            .get(at + named.2)
+            .is_some_and(|&c| "边报期刊末底初级球饼".contains(c))
+        {
+            return None;
+        }
+        named
+    };
+    let (from, to) = match span {
+        0 => (week_day(today, shift, 0), week_day(today, shift, 6)),
+        1 => {
+            let (year, month) = month_from(today, shift)?;
+            let last = days_in_month(year, month);
+            (Date::new(year, month, 1)?, Date::new(year, month, last)?)
+        }
+        _ => {
+            let (year, _) = month_from(today, 12 * shift)?;
             (Date::new(year, 1, 1)?, Date::new(year, 12, 31)?)
         }
     };
