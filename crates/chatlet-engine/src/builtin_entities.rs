@@ -527,7 +527,7 @@ impl Amount {
 }
 
 fn duration(chars: &[char], at: usize) -> Option<(usize, Amount)> {
-    let iso = |value: f64, unit: &'static str, time: bool| Amount { value, unit, time };
+    let amount = |value: f64, unit: &'static str, time: bool| Amount { value, unit, time };
     const FIXED: &[(&str, f64, &str, bool)] = &[
         ("半小时", 30.0, "M", true),
         ("半个小时", 30.0, "M", true),
@@ -541,7 +541,7 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, Amount)> {
     ];
     if let Some((k, n)) = starts_any_by(chars, at, FIXED, |f| f.0) {
         let (_, value, unit, time) = FIXED[k];
-        return Some((n, iso(value, unit, time)));
+        return Some((n, amount(value, unit, time)));
     }
     let (mut v, mut len) = match number(chars, at, true) {
         Some(r) => r,
@@ -556,7 +556,7 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, Amount)> {
         v += 0.5;
         gap += n;
         if let Some(n) = starts(chars, at + gap, "月") {
-            return Some((gap + n, iso(v, "M", false)));
+            return Some((gap + n, amount(v, "M", false)));
         }
     } else if let Some(n) = starts(chars, at + gap, "and a half ") {
         v += 0.5;
@@ -592,7 +592,7 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, Amount)> {
             chars.get(at + len) == Some(&'多') && chars.get(at + len + 1) != Some(&'少'),
         );
     }
-    Some((len, iso(v, unit, time)))
+    Some((len, amount(v, unit, time)))
 }
 
 /// A moment a length of time from now, before or after: 三天后, 两小时以后, 3天前, in 2 hours,
