@@ -1512,34 +1512,32 @@ mod tests {
         f.into_iter().next().unwrap()
     }
 
+    /// The values found in `text` said at `now` (`YYYY-MM-DDTHH:MM`).
+    fn values_at(now: &str, text: &str) -> Vec<String> {
+        let now = ReferenceTime::parse(now).unwrap();
+        extract(text, Some(&now), &all())
+            .into_iter()
+            .map(|m| m.value)
+            .collect()
+    }
+
     #[test]
     fn lunar_holidays_past_the_table_are_not_guessed() {
-        let on = |now: &str, text: &str| -> Vec<String> {
-            let now = ReferenceTime::parse(now).unwrap();
-            extract(text, Some(&now), &all())
-                .into_iter()
-                .map(|m| m.value)
-                .collect()
-        };
-        assert_eq!(on("2036-01-01T10:00", "除夕"), ["2036-01-27"]);
-        assert!(on("2036-12-01T10:00", "春节").is_empty());
-        assert!(on("2036-12-01T10:00", "除夕").is_empty());
-        assert_eq!(on("2025-01-29T10:00", "春节"), ["2025-01-29"]);
+        assert_eq!(values_at("2036-01-01T10:00", "除夕"), ["2036-01-27"]);
+        assert!(values_at("2036-12-01T10:00", "春节").is_empty());
+        assert!(values_at("2036-12-01T10:00", "除夕").is_empty());
+        assert_eq!(values_at("2025-01-29T10:00", "春节"), ["2025-01-29"]);
     }
 
     #[test]
     fn relative_dates_keep_the_day_or_the_month_end() {
-        let on = |now: &str, text: &str| -> Vec<String> {
-            let now = ReferenceTime::parse(now).unwrap();
-            extract(text, Some(&now), &all())
-                .into_iter()
-                .map(|m| m.value)
-                .collect()
-        };
-        assert_eq!(on("2027-01-31T10:00", "一个月后"), ["2027-02-28"]);
-        assert_eq!(on("2028-02-29T10:00", "one year ago"), ["2027-02-28"]);
+        assert_eq!(values_at("2027-01-31T10:00", "一个月后"), ["2027-02-28"]);
         assert_eq!(
-            on("2026-12-31T23:30", "in 45 minutes"),
+            values_at("2028-02-29T10:00", "one year ago"),
+            ["2027-02-28"]
+        );
+        assert_eq!(
+            values_at("2026-12-31T23:30", "in 45 minutes"),
             ["2027-01-01T00:15"]
         );
         // Amounts too large for a calendar stay durations, and nothing overflows.
