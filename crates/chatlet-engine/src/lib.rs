@@ -14,6 +14,7 @@ pub mod builtin_entities;
 pub mod calendar;
 pub mod classifier;
 pub mod corpus;
+mod crf;
 pub mod dialogue;
 pub mod entity_rules;
 mod error;

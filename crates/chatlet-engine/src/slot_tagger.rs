@@ -1,8 +1,10 @@
 //! The slot tagger: finds entity spans learned from annotated examples (`[北京](city)`). A
-//! linear-chain model over BIO tags, trained by the averaged structured perceptron, decoded by
-//! Viterbi with the BIO constraint (an `I-x` only continues an `x`).
+//! linear-chain model over BIO tags whose weights mix two trainers on the same features, the
+//! averaged structured perceptron and a CRF (`crf.rs`), decoded by Viterbi with the BIO
+//! constraint (an `I-x` only continues an `x`).
 
 use crate::corpus::Mention;
+use crate::crf::{self, CrfOptions, allowed};
 use crate::features::{FeatureId, hash};
 use crate::numeric::Rng;
 use crate::sparse_table::SparseTable;
@@ -19,6 +21,10 @@ pub struct TaggerOptions {
     pub seed: u64,
     /// At most this many non-zero emission weights are kept.
     pub max_weights: usize,
+    /// The CRF's L2 penalty over the whole data set (crfsuite's `c2`).
+    pub crf_l2: f64,
+    /// The CRF's share of the mixed weights (the averaged perceptron has the rest).
+    pub crf_share: f32,
 }
 
 impl Default for TaggerOptions {
@@ -27,8 +33,42 @@ impl Default for TaggerOptions {
             epochs: 8,
             seed: 0x5107,
             max_weights: 400_000,
+            crf_l2: 0.1,
+            crf_share: 0.3,
         }
     }
+}
+
+/// The CRF's first SGD step.
+const CRF_LEARNING_RATE: f64 = 0.1;
+
+/// Mixes the perceptron's weights with the CRF's, `share` of the CRF's. A perceptron decides the
+/// same at any positive scale of its weights, so it is first brought to the CRF's scale (the
+/// same Euclidean norm). Measured on the five annotated data sets (five seeds each), the mix
+/// tags better than either alone: the CRF alone loses rare names the perceptron keeps (printer
+/// models seen once), the perceptron alone over-trusts the words it made mistakes on.
+fn mix(
+    perceptron: (Vec<f32>, Vec<f32>),
+    crf: (Vec<f32>, Vec<f32>),
+    share: f32,
+) -> (Vec<f32>, Vec<f32>) {
+    let norm = |(emissions, transitions): &(Vec<f32>, Vec<f32>)| {
+        emissions
+            .iter()
+            .chain(transitions)
+            .map(|&w| f64::from(w) * f64::from(w))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let (p, c) = (norm(&perceptron), norm(&crf));
+    let scale = if p > 0.0 { (c / p) as f32 } else { 0.0 };
+    let blend = |p: Vec<f32>, c: Vec<f32>| -> Vec<f32> {
+        p.iter()
+            .zip(&c)
+            .map(|(p, c)| (1.0 - share) * scale * p + share * c)
+            .collect()
+    };
+    (blend(perceptron.0, crf.0), blend(perceptron.1, crf.1))
 }
 
 /// One training sentence: text, its intent (a feature of every token) and gold spans.
@@ -187,7 +227,13 @@ impl SlotTagger {
         let mut rng = Rng::new(options.seed);
         // Small data sets need more passes to converge; large ones are cheap to stop early.
         let epochs = options.epochs.max((20_000 / encoded.len().max(1)).min(30));
-        for epoch in 0..epochs {
+        // Both trainers make `epochs` passes; the bar counts all of them.
+        let mut passes = 0;
+        let mut pass_done = || {
+            passes += 1;
+            progress(passes, 2 * epochs);
+        };
+        for _ in 0..epochs {
             rng.shuffle(&mut order);
             for &i in &order {
                 let (rows, gold) = &encoded[i];
@@ -201,9 +247,23 @@ impl SlotTagger {
                 }
                 model.tick();
             }
-            progress(epoch + 1, epochs);
+            pass_done();
         }
-        let (dense, transitions) = model.averaged();
+        let perceptron = model.averaged();
+        let crf_options = CrfOptions {
+            epochs,
+            l2: options.crf_l2,
+            learning_rate: CRF_LEARNING_RATE,
+        };
+        let crf = crf::train(
+            &encoded,
+            vocabulary.len(),
+            tags,
+            &crf_options,
+            &mut Rng::new(options.seed),
+            &mut pass_done,
+        );
+        let (dense, transitions) = mix(perceptron, crf, options.crf_share);
         let mut by_id: Vec<(FeatureId, usize)> = vocabulary.into_iter().collect();
         by_id.sort_unstable();
         let ids: Vec<FeatureId> = by_id.iter().map(|&(id, _)| id).collect();
@@ -466,15 +526,6 @@ fn token_features(text: &str, tokens: &[Token], intent: Option<&str>) -> Vec<Vec
         .collect()
 }
 
-/// True when `to` may follow `from` (`from == tags` is the sentence start).
-fn allowed(from: usize, to: usize, tags: usize) -> bool {
-    // An I tag (even, non-zero) must continue its own B or I.
-    if to == 0 || to % 2 == 1 {
-        return true;
-    }
-    from < tags && (from == to - 1 || from == to)
-}
-
 /// The best tag sequence under the BIO constraint.
 fn viterbi(emissions: &[Vec<f32>], transitions: &[f32], tags: usize) -> Vec<usize> {
     let n = emissions.len();
@@ -488,31 +539,39 @@ fn viterbi(emissions: &[Vec<f32>], transitions: &[f32], tags: usize) -> Vec<usiz
             score[t] = transitions[tags * tags + t] + emissions[0][t];
         }
     }
-    let mut next = vec![f32::NEG_INFINITY; tags];
-    // For each tag, the tags that may precede it (an I tag has two; B and O have all).
-    let all: Vec<usize> = (0..tags).collect();
+    let mut best = vec![f32::NEG_INFINITY; tags];
     for i in 1..n {
-        for t in 0..tags {
-            let mut best = (f32::NEG_INFINITY, 0);
-            let from: &[usize] = if t == 0 || t % 2 == 1 {
-                &all
-            } else {
-                &all[t - 1..=t]
-            };
-            for &p in from {
-                let s = score[p];
-                if s == f32::NEG_INFINITY {
-                    continue;
-                }
-                let v = s + transitions[p * tags + t];
-                if v > best.0 {
-                    best = (v, p);
-                }
+        // Row by row of the transitions (along memory): each tag keeps the first predecessor
+        // with the highest score. O and the B tags may follow any tag; an I tag only its own B
+        // or I, which are the tag before it and itself.
+        best.fill(f32::NEG_INFINITY);
+        let from = &mut back[i * tags..(i + 1) * tags];
+        from.fill(0);
+        for (p, &s) in score.iter().enumerate() {
+            if s == f32::NEG_INFINITY {
+                continue;
             }
-            next[t] = best.0 + emissions[i][t];
-            back[i * tags + t] = best.1;
+            let row = &transitions[p * tags..(p + 1) * tags];
+            let mut consider = |t: usize| {
+                let v = s + row[t];
+                if v > best[t] {
+                    best[t] = v;
+                    from[t] = p;
+                }
+            };
+            consider(0);
+            for t in (1..tags).step_by(2) {
+                consider(t);
+            }
+            match p {
+                0 => {}
+                b if b % 2 == 1 => consider(b + 1),
+                i => consider(i),
+            }
         }
-        std::mem::swap(&mut score, &mut next);
+        for (s, (b, e)) in score.iter_mut().zip(best.iter().zip(&emissions[i])) {
+            *s = b + e;
+        }
     }
     let mut last = 0;
     for t in 0..tags {
