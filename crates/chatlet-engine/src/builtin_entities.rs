@@ -748,6 +748,12 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             } else {
                 day
             };
+            // 晚上12点: the evening's midnight begins the next day.
+            let (day, hour) = if hour == 24 {
+                (day.plus_days(1), 0)
+            } else {
+                (day, hour)
+            };
             let first_digit = chars[i..i + n].iter().find(|c| c.is_ascii_digit());
             let hour = if day == now.date
                 && (1..12).contains(&hour)
@@ -1273,7 +1279,8 @@ fn english_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)>
     })
 }
 
-/// A time of day: 下午三点半, 晚上8点15分, 15:30, 3pm, at 3:30 p.m., noon. (hour, minute, length).
+/// A time of day: 下午三点半, 晚上8点15分, 15:30, 3pm, at 3:30 p.m., noon. (hour, minute, length);
+/// hour 24 is the midnight that ends the day (晚上12点).
 fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     const PERIODS: &[(&str, i32)] = &[
         ("凌晨", 0),
@@ -1283,9 +1290,9 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         ("中午", 1),
         ("下午", 2),
         ("傍晚", 2),
-        ("晚上", 2),
-        ("今晚", 2),
-        ("晚", 2),
+        ("晚上", 3),
+        ("今晚", 3),
+        ("晚", 3),
         ("早", 0),
     ];
     let mut i = at;
@@ -1294,8 +1301,10 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         period = Some(PERIODS[k].1);
         i += n;
     }
+    // An evening's 12 o'clock (晚上12点) is its midnight, hour 24: the start of the next day.
     let afternoon = |hour: u32, p: Option<i32>| match p {
-        Some(2) if hour < 12 => hour + 12,
+        Some(2 | 3) if hour < 12 => hour + 12,
+        Some(3) if hour == 12 => 24,
         Some(1) if hour < 6 => hour + 12,
         _ => hour,
     };
@@ -1312,16 +1321,16 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     let j = i + english_start;
     let h = digits(j);
     if (1..=2).contains(&h) && chars.get(j + h) == Some(&':') && digits(j + h + 1) == 2 {
-        let (hour, minute) = (read(j, h), read(j + h + 1, 2));
+        let (said, minute) = (read(j, h), read(j + h + 1, 2));
         let mut end = j + h + 3;
-        let mut hour = hour;
+        let mut hour = said;
         if let Some((pm, n)) = am_pm(chars, end) {
             hour = if pm { hour % 12 + 12 } else { hour % 12 };
             end += n;
         } else {
             hour = afternoon(hour, period);
         }
-        return (hour < 24 && minute < 60).then_some((hour, minute, end - at));
+        return (said < 24 && minute < 60).then_some((hour, minute, end - at));
     }
     // 3pm, 3 pm, at 3 p.m.
     if (1..=2).contains(&h)
@@ -1425,8 +1434,7 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
             end += m + marked.unwrap_or(0);
         }
     }
-    let hour = afternoon(hour, period);
-    (hour < 24).then_some((hour, minute, end - at))
+    (hour < 24).then_some((afternoon(hour, period), minute, end - at))
 }
 
 /// The hours in English words, one to twelve.
