@@ -95,7 +95,7 @@ impl<T: serde::Serialize> axum::response::IntoResponse for JsonReply<T> {
                 body,
             )
                 .into_response(),
-            Err(e) => ApiError::Storage(format!("cannot write the answer: {e}")).into_response(),
+            Err(e) => ApiError::Internal(format!("cannot write the answer: {e}")).into_response(),
         }
     }
 }
@@ -455,7 +455,7 @@ async fn converse(
         (turn, conversation)
     })
     .await
-    .map_err(|e| ApiError::Storage(format!("the engine stopped: {e}")))
+    .map_err(|e| ApiError::Internal(format!("the engine stopped: {e}")))
 }
 
 /// Runs `work` to its end even when the request or socket that asked for it goes away first:
@@ -470,7 +470,7 @@ pub(crate) fn to_completion<T: Send + 'static>(
     let task = tokio::spawn(work);
     async move {
         task.await
-            .map_err(|e| ApiError::Storage(format!("a turn stopped: {e}")))?
+            .map_err(|e| ApiError::Internal(format!("a turn stopped: {e}")))?
     }
 }
 
@@ -478,7 +478,7 @@ pub(crate) fn to_completion<T: Send + 'static>(
 pub(crate) fn new_session_id() -> Result<String, ApiError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Storage(format!("no randomness for a session id: {e}")))?;
+        .map_err(|e| ApiError::Internal(format!("no randomness for a session id: {e}")))?;
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut id = String::with_capacity(32);
     for b in bytes {

@@ -29,8 +29,9 @@ pub enum ApiError {
     SessionNotFound,
     /// The server was started without API keys or without a model.
     NotConfigured(&'static str),
-    /// Storage failed; the detail is logged, not sent.
-    Storage(String),
+    /// Something inside the server failed (storage, a turn's task, randomness for a session id,
+    /// writing the answer); the detail is logged, not sent.
+    Internal(String),
 }
 
 impl ApiError {
@@ -54,14 +55,14 @@ impl ApiError {
             ApiError::InvalidField { .. } => "invalid_field",
             ApiError::SessionNotFound => "session_not_found",
             ApiError::NotConfigured(_) => "not_configured",
-            ApiError::Storage(_) => "internal",
+            ApiError::Internal(_) => "internal",
         }
     }
 }
 
 impl From<crate::storage::StorageError> for ApiError {
     fn from(e: crate::storage::StorageError) -> Self {
-        ApiError::Storage(e.0)
+        ApiError::Internal(e.0)
     }
 }
 
@@ -109,11 +110,11 @@ impl IntoResponse for ApiError {
             ApiError::NotConfigured(what) => {
                 (StatusCode::SERVICE_UNAVAILABLE, what.to_owned(), None)
             }
-            ApiError::Storage(detail) => {
-                tracing::error!(%detail, "storage failed");
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "the server could not store the conversation".to_owned(),
+                    "the server failed to answer (the detail is in its log)".to_owned(),
                     None,
                 )
             }
