@@ -184,7 +184,7 @@ struct Lattice {
 }
 
 /// The tag that follows `from` in the same entity (`I-x` after `B-x` or `I-x`), if any.
-fn continuation(from: usize) -> Option<usize> {
+pub(crate) fn continuation(from: usize) -> Option<usize> {
     match from {
         0 => None,
         odd if odd % 2 == 1 => Some(odd + 1),
@@ -193,8 +193,8 @@ fn continuation(from: usize) -> Option<usize> {
 }
 
 /// `O` and the `B` tags, the tags any tag may move to.
-fn openings(tags: usize) -> impl Iterator<Item = usize> {
-    (0..tags).filter(|&t| t == 0 || t % 2 == 1)
+pub(crate) fn openings(tags: usize) -> impl Iterator<Item = usize> {
+    std::iter::once(0).chain((1..tags).step_by(2))
 }
 
 /// A dot product in four running sums, which the compiler can keep in vector registers (one

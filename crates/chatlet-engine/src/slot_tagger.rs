@@ -4,7 +4,7 @@
 //! constraint (an `I-x` only continues an `x`).
 
 use crate::corpus::Mention;
-use crate::crf::{self, CrfOptions, allowed};
+use crate::crf::{self, CrfOptions, allowed, continuation, openings};
 use crate::features::{FeatureId, hash};
 use crate::numeric::Rng;
 use crate::sparse_table::SparseTable;
@@ -559,14 +559,11 @@ fn viterbi(emissions: &[Vec<f32>], transitions: &[f32], tags: usize) -> Vec<usiz
                     from[t] = p;
                 }
             };
-            consider(0);
-            for t in (1..tags).step_by(2) {
+            for t in openings(tags) {
                 consider(t);
             }
-            match p {
-                0 => {}
-                b if b % 2 == 1 => consider(b + 1),
-                i => consider(i),
+            if let Some(t) = continuation(p) {
+                consider(t);
             }
         }
         for (s, (b, e)) in score.iter_mut().zip(best.iter().zip(&emissions[i])) {
