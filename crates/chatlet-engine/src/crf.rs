@@ -36,6 +36,20 @@ fn predecessors(to: usize, tags: usize) -> std::ops::Range<usize> {
     }
 }
 
+/// The tag that follows `from` in the same entity (`I-x` after `B-x` or `I-x`), if any.
+pub(crate) fn continuation(from: usize) -> Option<usize> {
+    match from {
+        0 => None,
+        odd if odd % 2 == 1 => Some(odd + 1),
+        even => Some(even),
+    }
+}
+
+/// `O` and the `B` tags, the tags any tag may move to.
+pub(crate) fn openings(tags: usize) -> impl Iterator<Item = usize> {
+    std::iter::once(0).chain((1..tags).step_by(2))
+}
+
 /// Trains on the sentences; returns the emission weights (`features × tags`, row-major) and the
 /// transition weights (`(tags + 1) × tags`, the last row for the sentence start).
 pub(crate) fn train(
@@ -55,7 +69,7 @@ pub(crate) fn train(
     let mut transitions = vec![0.0f64; (tags + 1) * tags];
     // On large data sets the transitions are updated once per batch of sentences, with the
     // batch's summed gradient: they are few and seen in every sentence, and recomputing their
-    // exponentials after each sentence was a third of the training time.
+    // exponentials after each sentence was about a quarter of the training time.
     let batch = (sentences.len() / 1000).clamp(1, 16);
     let mut pending = vec![0.0f64; (tags + 1) * tags];
     let mut pending_shrink = 1.0f64;
@@ -181,20 +195,6 @@ struct Lattice {
     /// along memory), and of the first tags.
     expected_into: Vec<f64>,
     expected_start: Vec<f64>,
-}
-
-/// The tag that follows `from` in the same entity (`I-x` after `B-x` or `I-x`), if any.
-pub(crate) fn continuation(from: usize) -> Option<usize> {
-    match from {
-        0 => None,
-        odd if odd % 2 == 1 => Some(odd + 1),
-        even => Some(even),
-    }
-}
-
-/// `O` and the `B` tags, the tags any tag may move to.
-pub(crate) fn openings(tags: usize) -> impl Iterator<Item = usize> {
-    std::iter::once(0).chain((1..tags).step_by(2))
 }
 
 /// A dot product in four running sums, which the compiler can keep in vector registers (one
