@@ -192,7 +192,7 @@ impl SlotTagger {
             longest: longest as u8,
         };
         let mut vocabulary: HashMap<FeatureId, usize> = HashMap::new();
-        let mut encoded: Vec<(Vec<Vec<usize>>, Vec<usize>)> = Vec::with_capacity(sentences.len());
+        let mut encoded: Vec<crf::Encoded> = Vec::with_capacity(sentences.len());
         for (index, ((s, tokens), mine)) in sentences.iter().zip(&tokenized).zip(&own).enumerate() {
             let gold = gold_tags(tokens, s.entities, &type_index);
             // A sentence must not see its own annotations in the gazetteer, or the tagger would
