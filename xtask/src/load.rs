@@ -34,11 +34,15 @@ fn with_file_limit(command: &str) -> Command {
     shell
 }
 
-fn start_server(root: &Path, model: &Path) -> Result<Server> {
+/// A release server with `model`; its history in memory, or in the SQLite file `db`.
+fn start_server(root: &Path, model: &Path, db: Option<&Path>) -> Result<Server> {
     let chatlet = root.join("target/release/chatlet");
+    let db = db
+        .map(|path| format!(" --db '{}'", path.display()))
+        .unwrap_or_default();
     let command = format!(
         "'{}' serve --addr 127.0.0.1:0 --root '{}' --models '{}' --model '{}' --admin-key {KEY} \
-         --rate-per-address 1000000 --rate-per-key 1000000",
+         --rate-per-address 1000000 --rate-per-key 1000000{db}",
         chatlet.display(),
         root.display(),
         root.join("target/models").display(),
@@ -115,7 +119,7 @@ pub(crate) fn run(root: &Path, sessions: usize, seconds: u64, model: &Path) -> R
             sessions + 1000
         );
     }
-    let server = start_server(root, model)?;
+    let server = start_server(root, model, None)?;
     let pid = server.child.id();
     println!(
         "xtask: {sessions} sockets for {seconds} s against {}",
@@ -138,9 +142,31 @@ pub(crate) fn run(root: &Path, sessions: usize, seconds: u64, model: &Path) -> R
         Duration::from_secs(60),
     )?;
     println!("xtask: rest {rest}");
-    Ok(
-        serde_json::json!({ "sockets": sockets, "rest": rest, "model": model.display().to_string() }),
-    )
+    drop(server);
+    // The same with history in a SQLite file, as a server that keeps it runs.
+    let db = root.join("target/load-history.db");
+    let remove_db = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    };
+    remove_db();
+    let server = start_server(root, model, Some(&db))?;
+    let rest_sqlite = generator(
+        root,
+        &format!("rest {} {KEY} 10 32", server.address),
+        Duration::from_secs(60),
+    );
+    drop(server);
+    remove_db();
+    let rest_sqlite = rest_sqlite?;
+    println!("xtask: rest with --db {rest_sqlite}");
+    Ok(serde_json::json!({
+        "sockets": sockets,
+        "rest": rest,
+        "rest_sqlite": rest_sqlite,
+        "model": model.display().to_string(),
+    }))
 }
 
 /// What `cargo xtask test` asks of a [`run`]: every session opened and held to the end, and the
@@ -163,8 +189,10 @@ pub(crate) fn check(result: &Value, sessions: usize) -> Result<()> {
             count(&s["pongs"])
         );
     }
-    if count(&result["rest"]["chatlet"]["requests"]) == 0 {
-        bail!("no REST request was answered");
+    for rest in ["rest", "rest_sqlite"] {
+        if count(&result[rest]["chatlet"]["requests"]) == 0 {
+            bail!("no REST request was answered ({rest})");
+        }
     }
     Ok(())
 }
@@ -189,6 +217,8 @@ pub(crate) fn section(result: &Value) -> String {
     let number = |v: &Value| v.as_f64().unwrap_or(0.0);
     let per_connection = number(&s["bytes_per_connection"]) / 1024.0;
     let ratio = number(&r["throughput_ratio"]);
+    let q = &result["rest_sqlite"];
+    let sqlite_ratio = number(&q["throughput_ratio"]);
     let mark = |ok: bool| if ok { "yes" } else { "**no**" };
     format!(
         "\n## Server under load\n\n`cargo xtask load`: release `chatlet serve` and the `chatlet-load` generator on this \
@@ -196,12 +226,16 @@ pub(crate) fn section(result: &Value) -> String {
          | WebSocket sessions held {} s with heartbeats (opened / asked) | {} / {} | 10,000 | {} |\n\
          | unexpected disconnects | {} | 0 | {} |\n\
          | server memory per connection | {:.1} KB | ≤ 10 KB | {} |\n\
-         | `POST /api/v1/chat` ({}), 32 connections, 10 s | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
+         | `POST /api/v1/chat` ({}), 32 connections, 10 s, history in memory | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
          | bare axum handler, same run | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
-         | chatlet / bare throughput | {:.0}% | ≥ 50% | {} |\n\n\
+         | chatlet / bare throughput | {:.0}% | ≥ 50% | {} |\n\
+         | the same with history in a SQLite file (`--db`): chatlet, bare | {:.0}, {:.0} req/s (p50 {:.0} µs, p99 {:.0} µs) | – | – |\n\
+         | chatlet with `--db` / bare throughput | {:.0}% | ≥ 50% | {} |\n\n\
          REST: chatlet and the bare handler take turns in 5 rounds of 2 s each; the rates are each \
-         side's median round and the ratio the median of the rounds' ratios (rounds: chatlet {}, bare {} req/s). \
-         Latency percentiles pool every request. The server keeps history in memory (no `--db`).\n",
+         side's median round and the ratio the median of the rounds' ratios (rounds, history in memory: chatlet {}, bare {} req/s; \
+         with `--db`: chatlet {}, bare {} req/s). Latency percentiles pool every request. Every request starts a session \
+         (no `session_id`). Without `--db` the server keeps history in its own memory (`MemoryStore`); with it, one writer \
+         thread commits the turns to SQLite in groups.\n",
         s["held_seconds"],
         s["opened"],
         s["sessions"],
@@ -222,7 +256,15 @@ pub(crate) fn section(result: &Value) -> String {
         number(&r["bare_axum"]["latency_us_p99"]),
         ratio * 100.0,
         mark(ratio >= 0.5),
+        number(&q["chatlet"]["requests_per_second"]),
+        number(&q["bare_axum"]["requests_per_second"]),
+        number(&q["chatlet"]["latency_us_p50"]),
+        number(&q["chatlet"]["latency_us_p99"]),
+        sqlite_ratio * 100.0,
+        mark(sqlite_ratio >= 0.5),
         rounds(&r["chatlet"]),
         rounds(&r["bare_axum"]),
+        rounds(&q["chatlet"]),
+        rounds(&q["bare_axum"]),
     )
 }

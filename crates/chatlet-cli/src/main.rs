@@ -132,7 +132,8 @@ enum Command {
         /// The bot (a `.chatlet` model) that answers `POST /api/v1/chat`.
         #[arg(long)]
         model: Option<PathBuf>,
-        /// SQLite file for conversation history (created if missing); in memory when absent.
+        /// SQLite file for conversation history (created if missing); without it, history is kept
+        /// in memory and lost when the server stops.
         #[arg(long)]
         db: Option<PathBuf>,
         /// An admin API key (chat, history, metrics); also read from CHATLET_ADMIN_KEY.
@@ -747,7 +748,7 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings)
             chatlet_server::SqliteStore::open(path)
                 .with_context(|| format!("cannot open the history database {}", path.display()))?,
         ),
-        None => std::sync::Arc::new(chatlet_server::SqliteStore::in_memory()?),
+        None => std::sync::Arc::new(chatlet_server::MemoryStore::new()),
     };
     for action in settings.skills.webhooks.keys() {
         let Some(model) = &model else {

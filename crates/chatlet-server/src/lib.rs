@@ -8,6 +8,7 @@ mod connections;
 mod error;
 mod gateway;
 mod history;
+mod memory_store;
 mod metrics;
 mod skills;
 mod socket;
@@ -16,6 +17,7 @@ mod storage;
 pub use chat::{MAX_BODY_BYTES, MAX_QUERY_CHARS};
 pub use error::ApiError;
 pub use gateway::{ApiKeys, RateLimits};
+pub use memory_store::MemoryStore;
 pub use skills::{SkillConfigError, SkillSettings, Skills};
 pub use socket::SocketLimits;
 pub use storage::{
@@ -96,13 +98,13 @@ impl Api {
     }
 
     /// No keys and no model: the API answers `not_configured`, static files are served.
-    pub fn disabled() -> Result<Api, StorageError> {
-        Ok(Api::new(
+    pub fn disabled() -> Api {
+        Api::new(
             None,
             ApiKeys::default(),
             RateLimits::default(),
-            Arc::new(SqliteStore::in_memory()?),
-        ))
+            Arc::new(MemoryStore::new()),
+        )
     }
 }
 

@@ -1,6 +1,6 @@
 //! Conversation history: the [`Storage`] trait the server talks to, and [`SqliteStore`], its
-//! default implementation (one file, WAL, schema migrations by `PRAGMA user_version`). Another
-//! database (PostgreSQL) implements the same trait.
+//! implementation for a history file (one file, WAL, schema migrations by `PRAGMA
+//! user_version`). Another database (PostgreSQL) implements the same trait.
 
 use chatlet_protocol::{Author, Mode, SessionSummary};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -67,9 +67,14 @@ pub struct MessageRecord {
     pub rich: Option<String>,
 }
 
-/// Where sessions and their messages live. Calls block: the server runs them off the async
-/// threads.
+/// Where sessions and their messages live.
 pub trait Storage: Send + Sync {
+    /// Whether calls may wait on a disk or a network. The server then makes them off its async
+    /// threads and commits turns in groups from one writer thread; a store that never waits
+    /// (in memory) is called directly, which spares two thread hand-offs per turn.
+    fn blocks(&self) -> bool {
+        true
+    }
     /// The session's state, if it exists.
     fn session(&self, session_id: &str) -> Result<Option<SessionState>, StorageError>;
     /// Appends `messages` to the session, all or nothing, and returns their numbers; `at` is

@@ -456,7 +456,7 @@ async fn without_keys_or_model_the_api_says_so() {
     let disabled = AppState {
         site_root: std::env::temp_dir(),
         models: std::env::temp_dir(),
-        api: Arc::new(Api::disabled().unwrap()),
+        api: Arc::new(Api::disabled()),
     };
     let answer = chat(&disabled, json!({"user_id": "u", "query": "hi"})).await;
     assert_eq!(

@@ -15,7 +15,7 @@ fn site() -> (tempdir::Site, AppState) {
     let state = AppState {
         site_root: site.path().to_owned(),
         models: site.path().join("models"),
-        api: std::sync::Arc::new(chatlet_server::Api::disabled().unwrap()),
+        api: std::sync::Arc::new(chatlet_server::Api::disabled()),
     };
     (site, state)
 }
