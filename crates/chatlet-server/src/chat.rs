@@ -298,7 +298,12 @@ pub(crate) async fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, 
     ))?;
     let (session_id, drawn) = match &input.session_id {
         Some(id) => (id.clone(), false),
-        None => (new_session_id()?, true),
+        None => (
+            api.session_ids
+                .draw()
+                .map_err(|e| ApiError::Internal(format!("no randomness for a session id: {e}")))?,
+            true,
+        ),
     };
     let _turn = api.session_locks.lock(&session_id).await;
     // An id the server just drew (128 random bits) names no stored session.
@@ -472,20 +477,6 @@ pub(crate) fn to_completion<T: Send + 'static>(
         task.await
             .map_err(|e| ApiError::Internal(format!("a turn stopped: {e}")))?
     }
-}
-
-/// A session id the server makes: 128 random bits in hex.
-pub(crate) fn new_session_id() -> Result<String, ApiError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ApiError::Internal(format!("no randomness for a session id: {e}")))?;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut id = String::with_capacity(32);
-    for b in bytes {
-        id.push(char::from(HEX[usize::from(b >> 4)]));
-        id.push(char::from(HEX[usize::from(b & 15)]));
-    }
-    Ok(id)
 }
 
 /// The request's body as JSON (within the route's size limit).
@@ -711,18 +702,6 @@ pub(crate) async fn handoff(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn session_ids_are_32_hex_digits_and_differ() {
-        let (a, b) = (new_session_id().unwrap(), new_session_id().unwrap());
-        assert_eq!(a.len(), 32);
-        assert!(
-            a.bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)),
-            "{a}"
-        );
-        assert_ne!(a, b);
-    }
 
     #[tokio::test]
     async fn a_long_message_is_understood_off_the_workers_with_the_same_outcome() {

@@ -10,6 +10,7 @@ mod gateway;
 mod history;
 mod memory_store;
 mod metrics;
+mod session_ids;
 mod skills;
 mod socket;
 mod storage;
@@ -49,6 +50,7 @@ pub struct Api {
     socket_limits: SocketLimits,
     /// A session's turns run one at a time (see `chat::run_turn`).
     session_locks: connections::SessionLocks,
+    session_ids: session_ids::SessionIds,
     /// Set when the server stops: sockets close with "going away".
     shutdown: tokio::sync::watch::Sender<bool>,
     /// The actions answered by webhooks.
@@ -70,6 +72,7 @@ impl Api {
             connections: Arc::default(),
             socket_limits: SocketLimits::default(),
             session_locks: connections::SessionLocks::default(),
+            session_ids: session_ids::SessionIds::default(),
             shutdown: tokio::sync::watch::channel(false).0,
             skills: Skills::default(),
         }

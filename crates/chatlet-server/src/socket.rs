@@ -177,7 +177,10 @@ impl Connection {
         let session_id = match session_id {
             Some(id) if valid_id(&id, 8) => id,
             Some(_) => return Err(Close(close_code::PROTOCOL, "bad session_id")),
-            None => crate::chat::new_session_id()
+            None => self
+                .api
+                .session_ids
+                .draw()
                 .map_err(|_| Close(close_code::GOING_AWAY, "no session id"))?,
         };
         // Following first: a session not stored yet is reserved by its first connection's user.
