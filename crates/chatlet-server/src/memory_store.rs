@@ -67,19 +67,19 @@ impl Storage for MemoryStore {
     ) -> Result<Option<Vec<u64>>, StorageError> {
         let mut sessions = self.lock();
         let Sessions { by_id, by_time } = &mut *sessions;
-        if !by_id.contains_key(session_id) {
-            let Some(state) = state else {
-                return Ok(None);
-            };
-            // Checked before the session exists, so that a refused turn leaves no trace.
-            let mut seen = BTreeSet::new();
-            if !messages
-                .iter()
-                .filter_map(|m| m.client_id.as_deref())
-                .all(|id| seen.insert(id))
-            {
+        let stored = by_id.get(session_id);
+        if stored.is_none() && state.is_none() {
+            return Ok(None);
+        }
+        // A client id twice in the turn, or one the session already has: refused before
+        // anything changes, so that a refused turn leaves no trace.
+        let mut ids = BTreeSet::new();
+        for id in messages.iter().filter_map(|m| m.client_id.as_deref()) {
+            if !ids.insert(id) || stored.is_some_and(|s| s.by_client_id.contains_key(id)) {
                 return Err(repeated_client_id());
             }
+        }
+        if let (None, Some(state)) = (stored, state) {
             by_time.insert((Reverse(at.to_owned()), session_id.to_owned()));
             by_id.insert(
                 session_id.to_owned(),
@@ -95,12 +95,6 @@ impl Storage for MemoryStore {
         let Some(session) = by_id.get_mut(session_id) else {
             return Ok(None);
         };
-        let mut new_ids = BTreeSet::new();
-        for id in messages.iter().filter_map(|m| m.client_id.as_deref()) {
-            if session.by_client_id.contains_key(id) || !new_ids.insert(id) {
-                return Err(repeated_client_id());
-            }
-        }
         if let Some(state) = state {
             // The owner stays who started the session, as the stored row's user_id does.
             session.state.conversation.clone_from(&state.conversation);
