@@ -210,6 +210,12 @@ impl SqliteStore {
             .map_err(|e| StorageError(format!("cannot open {}: {e}", path.display())))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
+        // Checkpoint (copy the log into the database and sync both) every 40 MB of log rather
+        // than SQLite's 4 MB: a page rewritten by many turns is copied once, and the writer
+        // thread stalls on a sync a tenth as often (measured with --db: REST p99 ~19 -> ~4 ms,
+        // throughput +25%). The log file is cut back to 64 MB at most when it is reused.
+        connection.pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        connection.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         SqliteStore::with_connection(connection)
     }
 
