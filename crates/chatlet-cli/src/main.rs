@@ -132,8 +132,8 @@ enum Command {
         /// The bot (a `.chatlet` model) that answers `POST /api/v1/chat`.
         #[arg(long)]
         model: Option<PathBuf>,
-        /// SQLite file for conversation history (created if missing); without it, history is kept
-        /// in memory and lost when the server stops.
+        /// SQLite file for conversation history (created if missing); without it, the 100,000
+        /// most recently active sessions are kept in memory and lost when the server stops.
         #[arg(long)]
         db: Option<PathBuf>,
         /// An admin API key (chat, history, metrics); also read from CHATLET_ADMIN_KEY.

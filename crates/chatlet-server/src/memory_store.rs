@@ -11,9 +11,19 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// History in memory: sessions by id, and an index by last message time for the owner's list.
 /// One mutex: a call holds it for a few hash lookups, never across I/O.
-#[derive(Default)]
+///
+/// At most [`MemoryStore::capacity`] sessions are kept: a new session beyond it pushes out the
+/// one whose last message is oldest, so that a server left running without a database does not
+/// grow until it runs out of memory.
 pub struct MemoryStore {
     sessions: Mutex<Sessions>,
+    capacity: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        MemoryStore::with_capacity(MemoryStore::DEFAULT_CAPACITY)
+    }
 }
 
 #[derive(Default)]
@@ -34,8 +44,24 @@ struct Session {
 }
 
 impl MemoryStore {
+    /// Sessions kept by default: tens of megabytes with short conversations.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// A store that keeps at most `capacity` sessions (at least one).
+    pub fn with_capacity(capacity: usize) -> MemoryStore {
+        MemoryStore {
+            sessions: Mutex::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The most sessions kept.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     fn lock(&self) -> MutexGuard<'_, Sessions> {
@@ -80,6 +106,11 @@ impl Storage for MemoryStore {
             }
         }
         if let (None, Some(state)) = (stored, state) {
+            if by_id.len() >= self.capacity
+                && let Some((_, oldest)) = by_time.pop_last()
+            {
+                by_id.remove(&oldest);
+            }
             by_time.insert((Reverse(at.to_owned()), session_id.to_owned()));
             by_id.insert(
                 session_id.to_owned(),
@@ -310,6 +341,38 @@ mod tests {
             ));
         }
         out
+    }
+
+    #[test]
+    fn beyond_its_capacity_the_least_recently_active_session_goes() {
+        let store = MemoryStore::with_capacity(3);
+        let turn = |id: &str, minute: u32| {
+            let at = format!("2026-11-23T10:{minute:02}:00Z");
+            let hello = [message(Author::Visitor, "hi", None)];
+            store
+                .save_turn(id, Some(&state(id, 0, Mode::Bot)), &hello, &at)
+                .unwrap()
+        };
+        turn("a", 1);
+        turn("b", 2);
+        turn("c", 3);
+        // "a" speaks again, so "b" is now the least recently active.
+        assert_eq!(turn("a", 4), Some(vec![2]));
+        turn("d", 5);
+        let listed: Vec<String> = store
+            .sessions(10, 0)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.session_id)
+            .collect();
+        assert_eq!(listed, ["d", "a", "c"]);
+        assert_eq!(store.session("b").unwrap(), None);
+        assert_eq!(store.messages_after("b", 0).unwrap(), None);
+        assert_eq!(store.messages_after("a", 0).unwrap().unwrap().len(), 2);
+        // A turn of a kept session pushes nobody out.
+        turn("c", 6);
+        assert_eq!(store.sessions(10, 0).unwrap().len(), 3);
+        assert!(store.session("d").unwrap().is_some());
     }
 
     #[test]
