@@ -306,7 +306,7 @@ pub(crate) async fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, 
         ),
     };
     let _turn = api.session_locks.lock(&session_id).await;
-    // An id the server just drew (128 random bits) names no stored session.
+    // An id the server just drew (80 random bits after the time) names no stored session.
     let saved = if drawn {
         None
     } else {

@@ -1,10 +1,10 @@
 //! Session ids the server draws: 32 hex digits, the time in milliseconds (48 bits) then 80 bits
-//! of the operating system's randomness, as a UUIDv7 is laid out. Ids that follow the time
-//! land at the end of a database's index instead of on a random page each: with a SQLite
-//! history, a turn that starts a session wrote a page of the id index alone (measured: REST with
-//! `--db`, every request a new session, ~8,000 -> ~11,000 req/s). 80 random bits leave an id as unguessable as ever, and a session is
-//! its first user's anyway. The randomness is read 4 KiB at a time, so that a new session costs
-//! no system call.
+//! of the operating system's randomness, as a UUIDv7 is laid out. Ids that follow the time land
+//! at the end of a database's index instead of on a random page each: with a SQLite history, a
+//! turn that starts a session wrote a page of the id index alone (measured: REST with `--db`,
+//! every request a new session, ~8,000 -> ~11,000 req/s). 80 random bits leave an id as
+//! unguessable as ever, and a session is its first user's anyway. The randomness is read 4 KiB
+//! at a time, so that a new session costs no system call.
 
 use std::sync::{Mutex, PoisonError};
 
