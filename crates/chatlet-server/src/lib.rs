@@ -43,7 +43,7 @@ pub struct Api {
     /// The bot that answers `/api/v1/chat`.
     pub model: Option<Arc<Model>>,
     gateway: gateway::Gateway,
-    /// Sessions and messages, through the writer that commits turns in groups.
+    /// Sessions and messages (a database's turns committed in groups by one writer thread).
     history: history::History,
     metrics: metrics::Metrics,
     connections: Arc<connections::Registry>,
