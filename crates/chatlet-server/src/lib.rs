@@ -10,6 +10,7 @@ mod gateway;
 mod history;
 mod memory_store;
 mod metrics;
+mod response_layer;
 mod session_ids;
 mod skills;
 mod socket;
@@ -28,7 +29,6 @@ pub use storage::{
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
 use axum::{
     Json, Router,
-    http::HeaderValue,
     routing::{get, post},
 };
 use chatlet_engine::Model;
@@ -36,7 +36,7 @@ use chatlet_protocol::Health;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tower_http::{services::ServeDir, set_header::SetResponseHeaderLayer};
+use tower_http::services::ServeDir;
 
 /// Everything the JSON API works with.
 pub struct Api {
@@ -45,7 +45,7 @@ pub struct Api {
     gateway: gateway::Gateway,
     /// Sessions and messages (a database's turns committed in groups by one writer thread).
     history: history::History,
-    metrics: metrics::Metrics,
+    metrics: Arc<metrics::Metrics>,
     connections: Arc<connections::Registry>,
     socket_limits: SocketLimits,
     /// A session's turns run one at a time (see `chat::run_turn`).
@@ -68,7 +68,7 @@ impl Api {
             model: model.map(Arc::new),
             gateway: gateway::Gateway::new(keys, limits),
             history: history::History::new(store),
-            metrics: metrics::Metrics::default(),
+            metrics: Arc::default(),
             connections: Arc::default(),
             socket_limits: SocketLimits::default(),
             session_locks: connections::SessionLocks::default(),
@@ -179,14 +179,8 @@ pub fn app(state: AppState) -> Router {
         .nest_service("/www", ServeDir::new(site.join("www")))
         .nest_service("/models", ServeDir::new(&state.models))
         .fallback(|| async { ApiError::NotFound })
-        .layer(SetResponseHeaderLayer::overriding(
-            axum::http::header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::count_responses,
+        .layer(response_layer::ResponseLayer::new(
+            state.api.metrics.clone(),
         ))
         .with_state(state)
 }

@@ -5,7 +5,6 @@ use crate::error::ApiError;
 use crate::gateway::Role;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,7 +21,7 @@ impl Metrics {
         self.chat_turns.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn count_response(&self, status: u16) {
+    pub(crate) fn count_response(&self, status: u16) {
         if let Some(counter) = (status / 100)
             .checked_sub(2)
             .and_then(|i| self.responses.get(usize::from(i)))
@@ -50,17 +49,6 @@ impl Metrics {
         ));
         out
     }
-}
-
-/// Middleware: counts every response by its status class.
-pub(crate) async fn count_responses(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
-    state.api.metrics.count_response(response.status().as_u16());
-    response
 }
 
 /// `GET /metrics` (admin key).

@@ -83,6 +83,63 @@ async fn nothing_outside_the_served_folders_is_reachable() {
     }
 }
 
+#[tokio::test]
+async fn every_response_is_stamped_nosniff_and_counted_by_status_class() {
+    let (_site, mut state) = site();
+    let keys = chatlet_server::ApiKeys {
+        admin: vec!["admin-key".to_owned()],
+        ..Default::default()
+    };
+    let api = chatlet_server::Api::new(
+        None,
+        keys,
+        chatlet_server::RateLimits::default(),
+        std::sync::Arc::new(chatlet_server::MemoryStore::new()),
+    );
+    state.api = std::sync::Arc::new(api);
+    let admin =
+        |request: axum::http::request::Builder| request.header("authorization", "Bearer admin-key");
+    // Static files, the JSON API, a 404 from the fallback and one from a served folder, and a
+    // chat the server cannot answer (it has no bot): each passes the response layer once.
+    let requests = [
+        Request::get("/"),
+        Request::get("/www/chatlet.css"),
+        Request::get("/api/v1/health"),
+        Request::get("/nope"),
+        Request::get("/pkg/none.js"),
+        admin(Request::post("/api/v1/chat")).header("content-type", "application/json"),
+    ];
+    let mut statuses = Vec::new();
+    for request in requests {
+        let body = Body::from(r#"{"user_id": "u", "query": "hi"}"#);
+        let response = app(state.clone())
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{}",
+            statuses.len()
+        );
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 404, 404, 503]);
+    let metrics = app(state.clone())
+        .oneshot(admin(Request::get("/metrics")).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = metrics.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&text);
+    for (class, count) in [("2xx", 3), ("3xx", 0), ("4xx", 2), ("5xx", 1)] {
+        let line = format!("chatlet_http_responses_total{{class=\"{class}\"}} {count}\n");
+        assert!(text.contains(&line), "{line:?} in {text}");
+    }
+}
+
 /// A throw-away directory, removed on drop.
 mod tempdir {
     use std::path::{Path, PathBuf};
