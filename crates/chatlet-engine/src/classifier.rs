@@ -5,7 +5,7 @@
 
 use crate::features::{self, FeatureId};
 use crate::numeric::{self, Rng};
-use crate::sparse_table::SparseTable;
+use crate::sparse_table::{Row, SparseTable};
 use crate::text;
 use serde::{Deserialize, Serialize};
 
@@ -81,6 +81,8 @@ pub struct IntentClassifier {
 pub struct Scored<'a> {
     /// The intent's name.
     pub intent: &'a str,
+    /// Its position in [`IntentClassifier::labels`].
+    pub index: usize,
     /// Its probability, between 0 and 1.
     pub confidence: f32,
 }
@@ -205,6 +207,7 @@ impl IntentClassifier {
             .take(RANKING_SIZE)
             .map(|&k| Scored {
                 intent: &self.labels[k],
+                index: k,
                 confidence: probabilities[k],
             })
             .collect();
@@ -225,12 +228,12 @@ impl IntentClassifier {
         let mut known = false;
         let mut coverage = 1.0;
         // Unknown features count in the norm too (as the rarest): unfamiliar text scores flatter.
-        let mut rows: Vec<(Option<usize>, f32)> = Vec::new();
+        let mut rows: Vec<(Option<Row>, f32)> = Vec::new();
         for group in &groups[..features::SCORED_GROUPS] {
             rows.clear();
             rows.extend(group.iter().map(|&f| {
                 let row = self.table.row(f);
-                (row, row.map_or(self.unknown_idf, |r| self.idf[r]))
+                (row, row.map_or(self.unknown_idf, |r| self.idf[r.index]))
             }));
             let total = rows.iter().map(|(_, v)| v * v).sum::<f32>();
             let norm = total.sqrt();
@@ -253,7 +256,7 @@ impl IntentClassifier {
         let (mut familiar, mut total) = (0.0f32, 0.0f32);
         for &word in &groups[2] {
             let row = self.table.row(word);
-            let idf = row.map_or(self.unknown_idf, |r| self.idf[r]);
+            let idf = row.map_or(self.unknown_idf, |r| self.idf[r.index]);
             total += idf * idf;
             if row.is_some() {
                 familiar += idf * idf;

@@ -232,6 +232,16 @@ impl Model {
     /// Classifies one utterance and extracts its entities; dates and times resolve against `now`
     /// (without it, none are extracted). Never panics.
     pub fn understand(&self, utterance: &str, now: Option<&ReferenceTime>) -> Understanding {
+        self.understand_indexed(utterance, now).0
+    }
+
+    /// [`Model::understand`], and the ranking again as positions in the classifier's labels
+    /// (what the dialogue policy works with: no name lookups).
+    fn understand_indexed(
+        &self,
+        utterance: &str,
+        now: Option<&ReferenceTime>,
+    ) -> (Understanding, Vec<(usize, f32)>) {
         let original = utterance;
         let utterance = &*self.script_variants.apply(original);
         let prediction = self.classifier.predict(utterance);
@@ -259,7 +269,12 @@ impl Model {
                 }
             }
         }
-        Understanding {
+        let indexed = prediction
+            .ranking
+            .iter()
+            .map(|s| (s.index, s.confidence))
+            .collect();
+        let understanding = Understanding {
             intent: prediction.intent.map(str::to_owned),
             best: prediction.best.map(str::to_owned),
             confidence: prediction.confidence,
@@ -270,7 +285,8 @@ impl Model {
                 .collect(),
             // Rules come first, so they win a tie with a learned span of the same length.
             entities: resolve_overlaps(entities),
-        }
+        };
+        (understanding, indexed)
     }
 
     /// The dialogue policy.
@@ -282,16 +298,12 @@ impl Model {
     /// fallback stage, session) and says what the bot shows and which action the host runs.
     /// Never panics.
     pub fn converse(&self, state: &mut Conversation, utterance: &str, now: &ReferenceTime) -> Turn {
-        let u = self.understand(utterance, Some(now));
+        let (u, ranking) = self.understand_indexed(utterance, Some(now));
         let labels = self.classifier.labels();
-        let index = |name: &str| labels.iter().position(|l| l == name);
         let understood = Understood {
-            intent: u.intent.as_deref().and_then(index),
-            ranking: u
-                .ranking
-                .iter()
-                .filter_map(|(name, c)| Some((index(name)?, *c)))
-                .collect(),
+            // The recognized intent is the ranking's first.
+            intent: u.intent.as_ref().and(ranking.first().map(|&(k, _)| k)),
+            ranking,
             entities: &u.entities,
             chinese: self.speaks_chinese(utterance),
         };

@@ -2,14 +2,18 @@
 //! the platform `exp`/`ln` may differ in the last bit between libm implementations.
 
 /// e^x for f32, accurate to about 2 ulp; saturates instead of overflowing.
+#[inline(always)]
 pub(crate) fn exp(x: f32) -> f32 {
     // Selects instead of early returns, so that loops over exp (softmax) are vectorized.
     // x = k·ln2 + r with |r| ≤ ln2/2; e^x = 2^k · e^r.
-    // Round half away from zero by truncation (a libm `round` call is slow in hot loops).
+    // Round half away from zero by truncation (a libm `round` call is slow in hot loops), in
+    // floats: a float-to-int conversion has no vector form before AVX-512, and would keep the
+    // softmax loop a lane at a time.
     let scaled = x * std::f32::consts::LOG2_E;
-    let rounded = (scaled + if scaled < 0.0 { -0.5 } else { 0.5 }) as i32;
     // Clamped so that 2^k below is a normal f32 for any x; in range (|x| ≤ 88) k already is.
-    let k = rounded.clamp(-126, 127) as f32;
+    let k = (scaled + if scaled < 0.0 { -0.5 } else { 0.5 })
+        .trunc()
+        .clamp(-126.0, 127.0);
     let r = x - k * 0.693_145_75 - k * 1.428_606_8e-6;
     // Taylor series to degree 7 is exact enough on |r| ≤ 0.35.
     let mut p = 1.0 / 5040.0;
@@ -20,7 +24,9 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    let two_k = f32::from_bits(((k as i32 + 127) as u32) << 23);
+    // 2^k from its exponent bits: k + 127 is a whole number in 1..=254, and adding 2^23 puts
+    // it in the low mantissa bits (no float-to-int conversion, see above).
+    let two_k = f32::from_bits(((k + 127.0 + 8_388_608.0).to_bits() & 0xFF) << 23);
     // NaN passes through (r and so p are NaN).
     if x > 88.0 {
         f32::MAX
@@ -55,6 +61,29 @@ pub(crate) fn ln(x: f32) -> f32 {
 
 /// In-place softmax; an empty slice stays empty.
 pub(crate) fn softmax(scores: &mut [f32]) {
+    // x86-64's baseline (SSE2) has no vector form of exp's float-to-int steps, so its loop runs
+    // a lane at a time; with AVX2 it runs eight. The same operations in the same order (never
+    // fused), so the results are bit-identical to the portable loop's, and to wasm's.
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "avx2")))]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `softmax_avx2` needs AVX2, which the CPU was just seen to have.
+        #[allow(unsafe_code)]
+        unsafe {
+            softmax_avx2(scores);
+        }
+        return;
+    }
+    softmax_lanes(scores);
+}
+
+#[cfg(all(target_arch = "x86_64", not(target_feature = "avx2")))]
+#[target_feature(enable = "avx2")]
+fn softmax_avx2(scores: &mut [f32]) {
+    softmax_lanes(scores);
+}
+
+#[inline(always)]
+fn softmax_lanes(scores: &mut [f32]) {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for s in scores.iter_mut() {
         *s = exp(*s - max);

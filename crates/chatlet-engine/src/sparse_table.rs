@@ -14,18 +14,19 @@ pub(crate) struct SparseTable {
     columns: usize,
     /// Sorted feature ids; row `i` belongs to `features[i]`.
     features: Vec<FeatureId>,
+    /// Where row `i`'s weights are.
+    spans: Vec<Span>,
+    /// The rows by feature id, each slot with its row's span: a lookup then touches one slot
+    /// and the weights, nothing else (prediction is dominated by these reads, and in a server
+    /// they mostly miss the cache).
     index: FeatureIndex,
-    /// `row_start[i]..row_start[i + 1]` are row `i`'s cells (none when the row is dense).
-    row_start: Vec<u32>,
     /// `(column, weight in steps)`: kept together and 8-bit, so that a lookup touches few
-    /// cache lines (prediction is dominated by these reads).
+    /// cache lines.
     cells: Vec<(u16, i8)>,
-    /// Row `i` is dense when `dense_start[i] < dense_start[i + 1]`: its weights are then
-    /// `dense[dense_start[i] * stride..]`, one per column, zero-padded to the stride. Rows with
+    /// The weights of dense rows, one per column, each row zero-padded to the stride. Rows with
     /// a quarter of their columns filled take no more memory that way, and are added a vector
     /// at a time instead of a cell at a time (the rows of common features — word beginnings,
     /// "what", "is" — are the dense ones, and every utterance has them).
-    dense_start: Vec<u32>,
     dense: Vec<i8>,
     /// Quantization step of the stored weights.
     step: f32,
@@ -83,49 +84,58 @@ impl SparseTable {
     fn new(columns: usize, features: Vec<FeatureId>, rows: Rows, step: f32) -> SparseTable {
         let mut table = SparseTable {
             columns,
-            index: FeatureIndex::build(&features),
             features,
-            row_start: vec![0],
+            spans: Vec::new(),
+            index: FeatureIndex::default(),
             cells: Vec::new(),
-            dense_start: vec![0],
             dense: Vec::new(),
             step,
         };
         for span in rows.row_start.windows(2) {
             let row = &rows.cells[span[0] as usize..span[1] as usize];
-            if row.len() * 4 >= columns {
+            let span = if row.len() * 4 >= columns {
                 let at = table.dense.len();
                 table.dense.resize(at + table.stride(), 0);
                 for &(column, q) in row {
                     table.dense[at + usize::from(column)] = q;
                 }
+                Span::dense(at)
             } else {
+                let at = table.cells.len();
                 table.cells.extend_from_slice(row);
-            }
-            table.row_start.push(table.cells.len() as u32);
-            table
-                .dense_start
-                .push((table.dense.len() / table.stride()) as u32);
+                Span::sparse(at, row.len())
+            };
+            table.spans.push(span);
         }
+        table.index = FeatureIndex::build(&table.features, &table.spans);
         table
     }
 
     /// Row `row`'s cells, `(column, weight in steps)` in column order, whether sparse or dense.
     fn row_cells(&self, row: usize) -> impl Iterator<Item = (u16, i8)> + '_ {
-        let sparse = &self.cells[self.row_start[row] as usize..self.row_start[row + 1] as usize];
-        let dense = self.dense_row(row).unwrap_or_default();
+        let span = self.spans[row];
+        let sparse = self.sparse_cells(span);
+        let dense = self.dense_weights(span).unwrap_or_default();
         sparse
             .iter()
             .copied()
             .chain((0u16..).zip(dense.iter().copied()).filter(|&(_, q)| q != 0))
     }
 
-    /// Row `row`'s weights, one per column and then zeros to the [`SparseTable::stride`], when
-    /// it is dense.
-    fn dense_row(&self, row: usize) -> Option<&[i8]> {
-        let span = self.dense_start[row] as usize * self.stride()
-            ..self.dense_start[row + 1] as usize * self.stride();
-        (!span.is_empty()).then(|| &self.dense[span])
+    /// A sparse row's cells (none for a dense row).
+    fn sparse_cells(&self, span: Span) -> &[(u16, i8)] {
+        if span.is_dense() {
+            return &[];
+        }
+        let start = span.start as usize;
+        &self.cells[start..start + span.len as usize]
+    }
+
+    /// A dense row's weights, one per column and then zeros to the [`SparseTable::stride`].
+    fn dense_weights(&self, span: Span) -> Option<&[i8]> {
+        let start = span.start as usize;
+        span.is_dense()
+            .then(|| &self.dense[start..start + self.stride()])
     }
 
     /// The length of a dense row: the columns, padded.
@@ -158,20 +168,19 @@ impl SparseTable {
     }
 
     /// The row of a feature, if the table has one.
-    pub(crate) fn row(&self, feature: FeatureId) -> Option<usize> {
-        self.index.get(&self.features, feature)
+    pub(crate) fn row(&self, feature: FeatureId) -> Option<Row> {
+        self.index.get(feature)
     }
 
     /// `out[column] += weight · scale` for every weight in `row`. A dense row adds its zeros
     /// too, which changes no sum: the result is the same for either form of a row.
-    pub(crate) fn add_row(&self, row: usize, scale: f32, out: &mut [f32]) {
+    pub(crate) fn add_row(&self, row: Row, scale: f32, out: &mut [f32]) {
         let scale = scale * self.step;
-        if let Some(weights) = self.dense_row(row) {
+        if let Some(weights) = self.dense_weights(row.span) {
             add_scaled(out, weights, scale);
             return;
         }
-        let span = self.row_start[row] as usize..self.row_start[row + 1] as usize;
-        for &(column, q) in &self.cells[span] {
+        for &(column, q) in self.sparse_cells(row.span) {
             out[usize::from(column)] += f32::from(q) * scale;
         }
     }
@@ -226,23 +235,83 @@ impl Default for Rows {
 /// vectors with no odd end.
 const DENSE_ALIGN: usize = 8;
 
+/// A row of a [`SparseTable`], as [`SparseTable::row`] finds it: its number (for the caller's
+/// own per-row data) and where its weights are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Row {
+    pub(crate) index: usize,
+    span: Span,
+}
+
+/// Where a row's weights are: `len` cells from `cells[start]`, or, with [`Span::DENSE`] set in
+/// `len`, a stride of weights from `dense[start]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    const DENSE: u32 = 1 << 31;
+
+    fn sparse(start: usize, len: usize) -> Span {
+        Span {
+            start: start as u32,
+            len: len as u32,
+        }
+    }
+
+    fn dense(start: usize) -> Span {
+        Span {
+            start: start as u32,
+            len: Span::DENSE,
+        }
+    }
+
+    fn is_dense(self) -> bool {
+        self.len & Span::DENSE != 0
+    }
+}
+
 /// Open-addressing hash table from feature id to row, built when a model is loaded.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct FeatureIndex {
-    /// Row + 1 per slot; 0 is an empty slot. The length is a power of two.
-    slots: Vec<u32>,
+    /// The length is a power of two; a slot with [`Slot::EMPTY`] as its feature is empty.
+    slots: Vec<Slot>,
+}
+
+/// One slot of the index: 16 bytes, four to a cache line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Slot {
+    feature: FeatureId,
+    row: u32,
+    span: Span,
+}
+
+impl Slot {
+    /// No feature id has all bits set (ids have [`FEATURE_BITS`] bits).
+    const EMPTY: FeatureId = FeatureId::MAX;
 }
 
 impl FeatureIndex {
-    fn build(features: &[FeatureId]) -> FeatureIndex {
+    fn build(features: &[FeatureId], spans: &[Span]) -> FeatureIndex {
         let size = (features.len() * 2).next_power_of_two().max(2);
-        let mut slots = vec![0u32; size];
-        for (row, &feature) in features.iter().enumerate() {
+        let empty = Slot {
+            feature: Slot::EMPTY,
+            row: 0,
+            span: Span::default(),
+        };
+        let mut slots = vec![empty; size];
+        for (row, (&feature, &span)) in features.iter().zip(spans).enumerate() {
             let mut slot = Self::home(feature, size);
-            while slots[slot] != 0 {
+            while slots[slot].feature != Slot::EMPTY {
                 slot = (slot + 1) & (size - 1);
             }
-            slots[slot] = row as u32 + 1;
+            slots[slot] = Slot {
+                feature,
+                row: row as u32,
+                span,
+            };
         }
         FeatureIndex { slots }
     }
@@ -251,16 +320,22 @@ impl FeatureIndex {
         (feature.wrapping_mul(0x9E37_79B1) >> 8) as usize & (size - 1)
     }
 
-    fn get(&self, features: &[FeatureId], feature: FeatureId) -> Option<usize> {
+    fn get(&self, feature: FeatureId) -> Option<Row> {
         let size = self.slots.len();
-        if size == 0 {
+        if size == 0 || feature == Slot::EMPTY {
             return None;
         }
         let mut slot = Self::home(feature, size);
         loop {
-            let row = self.slots[slot].checked_sub(1)? as usize;
-            if features.get(row) == Some(&feature) {
-                return Some(row);
+            let found = self.slots[slot];
+            if found.feature == feature {
+                return Some(Row {
+                    index: found.row as usize,
+                    span: found.span,
+                });
+            }
+            if found.feature == Slot::EMPTY {
+                return None;
             }
             slot = (slot + 1) & (size - 1);
         }
@@ -409,6 +484,47 @@ mod tests {
     }
 
     #[test]
+    fn the_index_finds_every_row_and_nothing_else() {
+        // Ids spread like hashes, and runs of neighbours (long probe chains in the index).
+        let mut vocabulary: Vec<FeatureId> = (0..3000u32)
+            .map(|i| i.wrapping_mul(2_654_435_761) % (1 << FEATURE_BITS))
+            .chain(1000..1300)
+            .collect();
+        vocabulary.sort_unstable();
+        vocabulary.dedup();
+        let columns = 3;
+        let dense: Vec<f32> = (0..vocabulary.len() * columns)
+            .map(|k| {
+                if k % 5 == 0 {
+                    0.0
+                } else {
+                    (k % 7) as f32 - 3.0
+                }
+            })
+            .collect();
+        let (table, origin) = SparseTable::compress(columns, &vocabulary, &dense, 1 << 20, 0.0);
+        let mut found = 0;
+        for (row, &vocabulary_row) in origin.iter().enumerate() {
+            let feature = vocabulary[vocabulary_row];
+            let at = table.row(feature).unwrap();
+            assert_eq!(at.index, row, "feature {feature}");
+            let mut out = table.padded(&[0.0; 3]);
+            table.add_row(at, 1.0, &mut out);
+            let expected = &dense[vocabulary_row * columns..][..columns];
+            for (got, want) in out.iter().zip(expected) {
+                assert!((got - want).abs() <= table.step / 2.0, "feature {feature}");
+            }
+            found += 1;
+        }
+        assert!(found > 2500);
+        for absent in [1, 999, 1300, (1 << FEATURE_BITS) - 1, FeatureId::MAX] {
+            if !vocabulary.contains(&absent) {
+                assert_eq!(table.row(absent), None, "{absent}");
+            }
+        }
+    }
+
+    #[test]
     fn sparse_and_dense_rows_add_and_store_alike() {
         // 37 columns: a row with 3 weights stays sparse, one with 20 is made dense.
         let columns = 37;
@@ -423,10 +539,12 @@ mod tests {
         assert_eq!(table.cells.len(), 3, "the short row is sparse");
         assert_eq!(table.dense.len(), table.stride(), "the long row is dense");
         assert_eq!(table.weight_count(), 23);
-        for row in 0..2 {
+        for (row, feature) in [(0, 5), (1, 8)] {
             let mut sum = table.padded(&[0.5; 37]);
             assert_eq!(sum.len(), 40);
-            table.add_row(row, 2.0, &mut sum);
+            let found = table.row(feature).unwrap();
+            assert_eq!(found.index, row);
+            table.add_row(found, 2.0, &mut sum);
             for (k, &got) in sum[..columns].iter().enumerate() {
                 let expected = 0.5 + 2.0 * weights[row * columns + k];
                 assert!((got - expected).abs() < 0.02, "row {row} column {k}: {got}");
