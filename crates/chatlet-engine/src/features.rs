@@ -40,16 +40,20 @@ pub type Weighted = (FeatureId, f32);
 /// A third list holds just the words (a subset of the first group): how many of them the model
 /// knows tells how familiar the utterance is.
 pub fn extract(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
-    ids(tokens).map(sorted_unique)
+    let mut keys = Vec::new();
+    ids(tokens).map(|group| sorted_unique(group, &mut keys))
 }
 
-/// Sorts and deduplicates ids, as `u64` keys: every sort in the engine's runtime sorts `u64`,
-/// so that the widget links a single sort.
-fn sorted_unique(ids: Vec<FeatureId>) -> Vec<FeatureId> {
-    let mut keys: Vec<u64> = ids.into_iter().map(u64::from).collect();
+/// Sorts and deduplicates ids, as `u64` keys (`keys` is scratch space): every sort in the
+/// engine's runtime sorts `u64`, so that the widget links a single sort.
+fn sorted_unique(mut ids: Vec<FeatureId>, keys: &mut Vec<u64>) -> Vec<FeatureId> {
+    keys.clear();
+    keys.extend(ids.iter().map(|&id| u64::from(id)));
     keys.sort_unstable();
     keys.dedup();
-    keys.into_iter().map(|key| key as FeatureId).collect()
+    ids.clear();
+    ids.extend(keys.iter().map(|&key| key as FeatureId));
+    ids
 }
 
 /// The groups of [`extract`] that are scored (the third only measures familiarity).

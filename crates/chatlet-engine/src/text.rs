@@ -128,8 +128,11 @@ pub fn tokenize(text: &str) -> Vec<Token> {
             tokens.push(finish_word(done));
         }
         if let Some(kind) = run_kind {
+            // Room for a typical word: growing from one byte would reallocate three times.
+            let mut text = String::with_capacity(16);
+            text.push(c);
             run = Some(Token {
-                text: c.to_string(),
+                text,
                 kind,
                 start: offset,
                 end: offset + 1,

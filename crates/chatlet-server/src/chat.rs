@@ -31,12 +31,12 @@ const MAX_CONTEXT_ENTRIES: usize = 32;
 
 pub(crate) async fn chat(
     State(state): State<AppState>,
-    headers: HeaderMap,
     request: Request,
 ) -> Result<JsonReply<ChatResponse>, ApiError> {
     let address = client_address(&request);
     let api = state.api.clone();
-    api.gateway.admit(&headers, address, Role::Public)?;
+    api.gateway
+        .admit(request.headers(), address, Role::Public)?;
     let request = chat_request(json_body(request).await?)?;
     let input = TurnInput {
         user_id: request.user_id,

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 /// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Role {
     /// Everything: chat, history, metrics.
     Admin,
@@ -43,19 +43,30 @@ impl Default for RateLimits {
 }
 
 /// Who is calling, once admitted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Caller {
     pub(crate) role: Role,
+    /// Which key of its role (in the order the server was given them).
+    key: usize,
+}
+
+impl Caller {
     /// `admin#0`, `public#1`: names the key in logs without revealing it.
-    pub(crate) key_name: String,
+    pub(crate) fn key_name(&self) -> String {
+        match self.role {
+            Role::Admin => format!("admin#{}", self.key),
+            Role::Public => format!("public#{}", self.key),
+        }
+    }
 }
 
 /// Checks keys, origins and rates.
 #[derive(Debug)]
 pub(crate) struct Gateway {
     keys: ApiKeys,
-    by_key: TokenBuckets,
-    by_address: TokenBuckets,
+    by_key: TokenBuckets<Caller>,
+    /// `None`: requests whose address is unknown share one bucket.
+    by_address: TokenBuckets<Option<IpAddr>>,
 }
 
 impl Gateway {
@@ -92,16 +103,15 @@ impl Gateway {
 
     /// Takes a token from the address's bucket.
     pub(crate) fn limit_address(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
-        let address = address.map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         self.by_address
-            .take(&address, Instant::now())
+            .take(address, Instant::now())
             .map_err(ApiError::RateLimited)
     }
 
     /// Takes a token from the key's bucket.
     pub(crate) fn limit_key(&self, caller: &Caller) -> Result<(), ApiError> {
         self.by_key
-            .take(&caller.key_name, Instant::now())
+            .take(*caller, Instant::now())
             .map_err(ApiError::RateLimited)
     }
 
@@ -121,7 +131,7 @@ impl Gateway {
         if let Some(i) = find(&self.keys.admin) {
             return Ok(Caller {
                 role: Role::Admin,
-                key_name: format!("admin#{i}"),
+                key: i,
             });
         }
         let i = find(&self.keys.public).ok_or(ApiError::Unauthorized)?;
@@ -133,7 +143,7 @@ impl Gateway {
         }
         Ok(Caller {
             role: Role::Public,
-            key_name: format!("public#{i}"),
+            key: i,
         })
     }
 }
@@ -150,17 +160,17 @@ fn same_secret(known: &str, presented: &str) -> bool {
 
 /// One token bucket per name: `rate` tokens a second, at most `burst`.
 #[derive(Debug)]
-struct TokenBuckets {
+struct TokenBuckets<K> {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
 /// Past this many names, buckets that have refilled are forgotten (they hold no information).
 const MAX_TRACKED: usize = 100_000;
 
-impl TokenBuckets {
-    fn new((rate, burst): (f64, f64)) -> TokenBuckets {
+impl<K: std::hash::Hash + Eq> TokenBuckets<K> {
+    fn new((rate, burst): (f64, f64)) -> TokenBuckets<K> {
         TokenBuckets {
             rate,
             burst,
@@ -169,7 +179,7 @@ impl TokenBuckets {
     }
 
     /// Takes a token for `name`, or returns how many seconds until one is there.
-    fn take(&self, name: &str, now: Instant) -> Result<(), u64> {
+    fn take(&self, name: K, now: Instant) -> Result<(), u64> {
         let mut buckets = self
             .buckets
             .lock()
@@ -180,7 +190,7 @@ impl TokenBuckets {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
             });
         }
-        let (tokens, at) = buckets.entry(name.to_owned()).or_insert((self.burst, now));
+        let (tokens, at) = buckets.entry(name).or_insert((self.burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
         *at = now;
         if *tokens >= 1.0 {

@@ -214,7 +214,7 @@ impl Connection {
         for record in history.into_iter().filter(|m| m.seq > last_seq) {
             self.send(&ServerFrame::Event(event(record))).await?;
         }
-        tracing::info!(session = %session_id, key = %caller.key_name, "socket resumed");
+        tracing::info!(session = %session_id, key = %caller.key_name(), "socket resumed");
 
         let mut idle_until = Instant::now() + limits.idle_timeout;
         let mut bad_frames = 0;
