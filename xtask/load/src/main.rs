@@ -1,9 +1,11 @@
 //! chatlet's load generator (127.0.0.1 only), run by `cargo xtask load`:
 //! `chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID` holds many WebSocket sessions with
 //! heartbeats and reports disconnects and the server's memory per connection;
-//! `chatlet-load rest ADDR KEY SECONDS CONNECTIONS` measures `POST /api/v1/chat` beside a bare
-//! axum handler served from this process in the same run, the two taking turns. Results are one
-//! JSON line.
+//! `chatlet-load rest ADDR KEY SECONDS CONNECTIONS [new|conversation]` measures
+//! `POST /api/v1/chat` beside a bare axum handler served from this process in the same run, the
+//! two taking turns: each request starts a new session (`new`, the default), or each connection
+//! carries on one conversation, sending back the `session_id` of its first answer. Results are
+//! one JSON line.
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -40,14 +42,22 @@ fn main() -> Result<()> {
             args[4].parse()?,
             args[5].parse()?,
         ))?,
-        Some("rest") if args.len() == 5 => runtime.block_on(rest(
-            args[1].parse()?,
-            args[2].clone(),
-            args[3].parse()?,
-            args[4].parse()?,
-        ))?,
+        Some("rest") if (5..=6).contains(&args.len()) => {
+            let conversation = match args.get(5).map(String::as_str) {
+                None | Some("new") => false,
+                Some("conversation") => true,
+                Some(other) => bail!("unknown REST workload `{other}`: new or conversation"),
+            };
+            runtime.block_on(rest(
+                args[1].parse()?,
+                args[2].clone(),
+                args[3].parse()?,
+                args[4].parse()?,
+                conversation,
+            ))?
+        }
         _ => bail!(
-            "usage: chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID | rest ADDR KEY SECONDS CONNECTIONS"
+            "usage: chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID | rest ADDR KEY SECONDS CONNECTIONS [new|conversation]"
         ),
     };
     println!("{result}");
@@ -188,7 +198,10 @@ async fn hold(
 async fn bare_server() -> Result<SocketAddr> {
     let app = axum::Router::new().route(
         "/api/v1/chat",
-        axum::routing::post(|| async { axum::Json(json!({"reply": "ok"})) }),
+        // A session id too, so that a conversation's client does the same work on both sides.
+        axum::routing::post(|| async {
+            axum::Json(json!({"session_id": "0123456789abcdef", "reply": "ok"}))
+        }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -202,7 +215,13 @@ async fn bare_server() -> Result<SocketAddr> {
 /// `seconds` in all with `connections` keep-alive connections. The two take turns in
 /// [`ROUNDS`] short rounds, and each reports its median round: a slow patch of this shared
 /// machine then hits both instead of one (back to back, the bare figure alone varied ±25%).
-async fn rest(server: SocketAddr, key: String, seconds: u64, connections: usize) -> Result<Value> {
+async fn rest(
+    server: SocketAddr,
+    key: String,
+    seconds: u64,
+    connections: usize,
+    conversation: bool,
+) -> Result<Value> {
     let bare = bare_server().await?;
     let queries = [
         "what is my account balance",
@@ -218,7 +237,15 @@ async fn rest(server: SocketAddr, key: String, seconds: u64, connections: usize)
     let mut rounds: [Vec<Round>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..ROUNDS {
         for (side, address) in [bare, server].into_iter().enumerate() {
-            rounds[side].push(measure(address, &key, &queries, round, connections).await?);
+            let load = Load {
+                address,
+                key: &key,
+                queries: &queries,
+                length: round,
+                connections,
+                conversation,
+            };
+            rounds[side].push(measure(load).await?);
         }
     }
     let ratios: Vec<f64> = rounds[1]
@@ -230,6 +257,7 @@ async fn rest(server: SocketAddr, key: String, seconds: u64, connections: usize)
     Ok(json!({
         "bare_axum": bare,
         "chatlet": chatlet,
+        "workload": if conversation { "conversation" } else { "new" },
         "rounds": ROUNDS,
         "throughput_ratio": median(ratios),
     }))
@@ -270,39 +298,66 @@ fn summary(rounds: &[Round]) -> Value {
     })
 }
 
-async fn measure(
+/// One side's round of REST requests.
+struct Load<'a> {
     address: SocketAddr,
-    key: &str,
-    queries: &[&str],
+    key: &'a str,
+    queries: &'a [&'a str],
     length: Duration,
     connections: usize,
-) -> Result<Round> {
+    /// Each connection carries on one session instead of starting one per request.
+    conversation: bool,
+}
+
+async fn measure(load: Load<'_>) -> Result<Round> {
+    let Load {
+        address,
+        length,
+        conversation,
+        ..
+    } = load;
     let until = Instant::now() + length;
     let mut tasks = Vec::new();
-    for c in 0..connections {
-        let key = key.to_owned();
-        let queries: Vec<String> = queries.iter().map(|q| (*q).to_owned()).collect();
+    for c in 0..load.connections {
+        let key = load.key.to_owned();
+        let queries: Vec<String> = load.queries.iter().map(|q| (*q).to_owned()).collect();
         tasks.push(tokio::spawn(async move {
             let mut stream = TcpStream::connect(address).await?;
             stream.set_nodelay(true)?;
             let mut latencies = Vec::new();
             let mut n = c;
             let mut buffer = Vec::with_capacity(8192);
+            let mut session: Option<String> = None;
             while Instant::now() < until {
                 n += 1;
-                let body = json!({"user_id": format!("rest-{c}"), "query": queries[n % queries.len()]}).to_string();
+                let body = json!({
+                    "user_id": format!("rest-{c}"),
+                    "session_id": session,
+                    "query": queries[n % queries.len()],
+                })
+                .to_string();
                 let request = format!(
                     "POST /api/v1/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
                     body.len()
                 );
                 let sent = Instant::now();
-                tokio::time::timeout(REQUEST_TIMEOUT, async {
+                let body = tokio::time::timeout(REQUEST_TIMEOUT, async {
                     stream.write_all(request.as_bytes()).await?;
                     read_response(&mut stream, &mut buffer).await
                 })
                 .await
                 .context("no answer within 10 s")??;
                 latencies.push(sent.elapsed().as_secs_f64() * 1e6);
+                if conversation && session.is_none() {
+                    let answer: Value = serde_json::from_slice(&buffer[body])
+                        .context("the chat answer is not JSON")?;
+                    session = Some(
+                        answer["session_id"]
+                            .as_str()
+                            .context("the chat answer has no session_id")?
+                            .to_owned(),
+                    );
+                }
             }
             anyhow::Ok(latencies)
         }));
@@ -317,8 +372,12 @@ async fn measure(
     })
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body; fails on any status but 200.
-async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<()> {
+/// Reads one HTTP/1.1 response with a Content-Length body into `buffer`; fails on any status
+/// but 200. Returns where the body is in `buffer`.
+async fn read_response(
+    stream: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Result<std::ops::Range<usize>> {
     buffer.clear();
     let mut chunk = [0u8; 4096];
     loop {
@@ -339,7 +398,7 @@ async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Result<(
                 }
                 buffer.extend_from_slice(&chunk[..n]);
             }
-            return Ok(());
+            return Ok(end + 4..end + 4 + length);
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
