@@ -4,10 +4,10 @@
 //! restart.
 
 use crate::storage::{MessageRecord, NewMessage, SessionState, Storage, StorageError};
-use chatlet_protocol::{Mode, SessionSummary};
+use chatlet_protocol::{Author, Mode, SessionSummary};
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// History in memory: sessions by id, and an index by last message time for the owner's list.
 /// One mutex: a call holds it for a few hash lookups, never across I/O.
@@ -26,21 +26,49 @@ impl Default for MemoryStore {
     }
 }
 
+/// Ids and times are shared (`Arc<str>`) between the session, its index entry and its
+/// messages: one allocation each per turn rather than one per copy, which was most of the
+/// store's cost when every request starts a session.
 #[derive(Default)]
 struct Sessions {
-    by_id: HashMap<String, Session>,
+    by_id: HashMap<Arc<str>, Session>,
     /// (last message time, newest first; id): the order `sessions` lists them in, as SQLite's
     /// `ORDER BY last_message_at DESC, id`.
-    by_time: BTreeSet<(Reverse<String>, String)>,
+    by_time: BTreeSet<(Reverse<Arc<str>>, Arc<str>)>,
 }
 
 struct Session {
+    /// The key it is stored under (its entry in `by_time` shares it).
+    id: Arc<str>,
     state: SessionState,
-    started_at: String,
-    last_message_at: String,
-    messages: Vec<MessageRecord>,
+    started_at: Arc<str>,
+    last_message_at: Arc<str>,
+    /// Message n at index n - 1.
+    messages: Vec<Stored>,
     /// A visitor message's number by its client id (unique in the session, as SQLite's index).
-    by_client_id: HashMap<String, u64>,
+    by_client_id: BTreeMap<Box<str>, u64>,
+}
+
+/// A message as kept: its number is its place in the session.
+struct Stored {
+    author: Author,
+    text: Box<str>,
+    at: Arc<str>,
+    client_id: Option<Box<str>>,
+    rich: Option<Box<str>>,
+}
+
+impl Stored {
+    fn record(&self, seq: u64) -> MessageRecord {
+        MessageRecord {
+            seq,
+            author: self.author,
+            text: self.text.to_string(),
+            at: self.at.to_string(),
+            client_id: self.client_id.as_deref().map(str::to_owned),
+            rich: self.rich.as_deref().map(str::to_owned),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -105,21 +133,24 @@ impl Storage for MemoryStore {
                 return Err(repeated_client_id());
             }
         }
+        let at: Arc<str> = Arc::from(at);
         if let (None, Some(state)) = (stored, state) {
             if by_id.len() >= self.capacity
                 && let Some((_, oldest)) = by_time.pop_last()
             {
                 by_id.remove(&oldest);
             }
-            by_time.insert((Reverse(at.to_owned()), session_id.to_owned()));
+            let id: Arc<str> = Arc::from(session_id);
+            by_time.insert((Reverse(at.clone()), id.clone()));
             by_id.insert(
-                session_id.to_owned(),
+                id.clone(),
                 Session {
+                    id,
                     state: state.clone(),
-                    started_at: at.to_owned(),
-                    last_message_at: at.to_owned(),
-                    messages: Vec::new(),
-                    by_client_id: HashMap::new(),
+                    started_at: at.clone(),
+                    last_message_at: at.clone(),
+                    messages: Vec::with_capacity(messages.len()),
+                    by_client_id: BTreeMap::new(),
                 },
             );
         }
@@ -132,23 +163,21 @@ impl Storage for MemoryStore {
             session.state.mode = state.mode;
         }
         if session.last_message_at != at {
-            let old = std::mem::take(&mut session.last_message_at);
-            by_time.remove(&(Reverse(old), session_id.to_owned()));
-            session.last_message_at = at.to_owned();
-            by_time.insert((Reverse(at.to_owned()), session_id.to_owned()));
+            let old = std::mem::replace(&mut session.last_message_at, at.clone());
+            by_time.remove(&(Reverse(old), session.id.clone()));
+            by_time.insert((Reverse(at.clone()), session.id.clone()));
         }
         let first = session.messages.len() as u64 + 1;
         for (seq, message) in (first..).zip(messages) {
             if let Some(id) = &message.client_id {
-                session.by_client_id.insert(id.clone(), seq);
+                session.by_client_id.insert(id.as_str().into(), seq);
             }
-            session.messages.push(MessageRecord {
-                seq,
+            session.messages.push(Stored {
                 author: message.author,
-                text: message.text.clone(),
-                at: at.to_owned(),
-                client_id: message.client_id.clone(),
-                rich: message.rich.clone(),
+                text: message.text.as_str().into(),
+                at: at.clone(),
+                client_id: message.client_id.as_deref().map(Box::from),
+                rich: message.rich.as_deref().map(Box::from),
             });
         }
         Ok(Some((first..first + messages.len() as u64).collect()))
@@ -176,10 +205,10 @@ impl Storage for MemoryStore {
             .filter_map(|(_, id)| {
                 let s = sessions.by_id.get(id)?;
                 Some(SessionSummary {
-                    session_id: id.clone(),
+                    session_id: id.to_string(),
                     user_id: s.state.user_id.clone(),
-                    started_at: s.started_at.clone(),
-                    last_message_at: s.last_message_at.clone(),
+                    started_at: s.started_at.to_string(),
+                    last_message_at: s.last_message_at.to_string(),
                     message_count: s.messages.len() as u64,
                     mode: s.state.mode,
                 })
@@ -205,7 +234,11 @@ impl Storage for MemoryStore {
         Ok(self.lock().by_id.get(session_id).map(|s| {
             // Message n sits at index n - 1.
             let from = usize::try_from(after).unwrap_or(usize::MAX);
-            s.messages.get(from..).unwrap_or_default().to_vec()
+            let later = s.messages.get(from..).unwrap_or_default();
+            (after + 1..)
+                .zip(later)
+                .map(|(seq, m)| m.record(seq))
+                .collect()
         }))
     }
 }
