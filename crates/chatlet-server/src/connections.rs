@@ -5,6 +5,7 @@
 use chatlet_protocol::ServerFrame;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::mpsc;
 
@@ -151,37 +152,63 @@ impl Drop for Registration {
 /// the same session one after the other. A turn waits for the store, so the wait is async.
 #[derive(Debug, Default)]
 pub(crate) struct SessionLocks {
-    busy: Mutex<HashSet<String>>,
+    busy: Mutex<HashSet<Arc<str>>>,
     freed: tokio::sync::Notify,
+    /// Turns waiting for their session: an ending turn wakes waiters only when there are some
+    /// (waking takes the notifier's lock, which every turn of every session would share).
+    waiting: AtomicUsize,
 }
 
 /// A session's turn in progress; dropping it lets the next one run.
 pub(crate) struct SessionGuard<'a> {
     locks: &'a SessionLocks,
-    session: String,
+    session: Arc<str>,
+}
+
+/// Counts a turn as waiting while it lives (also when the waiting turn is dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl SessionLocks {
     /// Waits until no other turn of `session` runs.
     pub(crate) async fn lock(&self, session: &str) -> SessionGuard<'_> {
+        let session: Arc<str> = Arc::from(session);
+        if self.take(&session) {
+            return SessionGuard {
+                locks: self,
+                session,
+            };
+        }
+        // Counted before the checks below: a turn that ends after one of them sees the count
+        // and wakes this one (its removal and this check are ordered by the `busy` lock).
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
         loop {
             // Registered before the check, so a turn ending in between still wakes this one.
             let freed = self.freed.notified();
             let mut freed = std::pin::pin!(freed);
             freed.as_mut().enable();
-            if self
-                .busy
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(session.to_owned())
-            {
+            if self.take(&session) {
                 return SessionGuard {
                     locks: self,
-                    session: session.to_owned(),
+                    session,
                 };
             }
             freed.await;
         }
+    }
+
+    /// Marks `session` busy unless it already is.
+    fn take(&self, session: &Arc<str>) -> bool {
+        self.busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(session.clone())
     }
 }
 
@@ -192,6 +219,50 @@ impl Drop for SessionGuard<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.session);
-        self.locks.freed.notify_waiters();
+        if self.locks.waiting.load(Ordering::SeqCst) > 0 {
+            self.locks.freed.notify_waiters();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sessions_turns_take_turns_and_other_sessions_do_not_wait() {
+        let locks = Arc::new(SessionLocks::default());
+        let first = locks.lock("s1").await;
+        // Another session is not held up.
+        let other = tokio::time::timeout(Duration::from_secs(5), locks.lock("s2")).await;
+        assert!(other.is_ok(), "another session waited");
+        drop(other);
+        // The same session waits until the first turn ends, then runs.
+        let (sender, mut receiver) = tokio::sync::oneshot::channel();
+        let waiter = {
+            let locks = locks.clone();
+            tokio::spawn(async move {
+                let _turn = locks.lock("s1").await;
+                let _ = sender.send(());
+            })
+        };
+        let early = tokio::time::timeout(Duration::from_millis(200), &mut receiver).await;
+        assert!(early.is_err(), "the second turn ran during the first");
+        assert_eq!(locks.waiting.load(Ordering::SeqCst), 1);
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(5), receiver)
+            .await
+            .expect("the second turn never ran")
+            .unwrap();
+        waiter.await.unwrap();
+        assert_eq!(locks.waiting.load(Ordering::SeqCst), 0);
+        // A waiting turn given up (its request went away) is no longer counted.
+        let held = locks.lock("s3").await;
+        let given_up = tokio::time::timeout(Duration::from_millis(50), locks.lock("s3")).await;
+        assert!(given_up.is_err());
+        assert_eq!(locks.waiting.load(Ordering::SeqCst), 0);
+        drop(held);
+        assert!(locks.busy.lock().unwrap().is_empty());
     }
 }
