@@ -25,6 +25,7 @@ mod numerals;
 mod numeric;
 pub mod pattern;
 mod script_variants;
+mod simd;
 pub mod slot_tagger;
 mod slots;
 mod sparse_table;

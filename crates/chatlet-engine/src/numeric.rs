@@ -59,27 +59,10 @@ pub(crate) fn ln(x: f32) -> f32 {
     exponent as f32 * std::f32::consts::LN_2 + 2.0 * s * series
 }
 
-/// In-place softmax; an empty slice stays empty.
+/// In-place softmax; an empty slice stays empty. Its exp loop runs eight lanes at a time with
+/// AVX2 (see `simd.rs`); x86-64's baseline has no vector rounding for it.
 pub(crate) fn softmax(scores: &mut [f32]) {
-    // x86-64's baseline (SSE2) has no vector form of exp's float-to-int steps, so its loop runs
-    // a lane at a time; with AVX2 it runs eight. The same operations in the same order (never
-    // fused), so the results are bit-identical to the portable loop's, and to wasm's.
-    #[cfg(all(target_arch = "x86_64", not(target_feature = "avx2")))]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `softmax_avx2` needs AVX2, which the CPU was just seen to have.
-        #[allow(unsafe_code)]
-        unsafe {
-            softmax_avx2(scores);
-        }
-        return;
-    }
-    softmax_lanes(scores);
-}
-
-#[cfg(all(target_arch = "x86_64", not(target_feature = "avx2")))]
-#[target_feature(enable = "avx2")]
-fn softmax_avx2(scores: &mut [f32]) {
-    softmax_lanes(scores);
+    crate::simd::with_avx2(|| softmax_lanes(scores));
 }
 
 #[inline(always)]
@@ -126,6 +109,29 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dispatched_softmax_is_bit_for_bit_the_portable_one() {
+        // Lengths around the vector widths; scores spread wide enough to hit exp's clamps.
+        for len in [1, 7, 8, 9, 17, 150, 151] {
+            for spread in [0.01f32, 3.0, 40.0, 200.0] {
+                let scores: Vec<f32> = (0..len)
+                    .map(|k| ((k * 7919 % 113) as f32 - 56.0) * spread / 56.0)
+                    .collect();
+                let (mut fast, mut portable) = (scores.clone(), scores.clone());
+                softmax(&mut fast);
+                softmax_lanes(&mut portable);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&fast),
+                    bits(&portable),
+                    "{len} scores, spread {spread}"
+                );
+                let sum: f32 = fast.iter().sum();
+                assert!((sum - 1.0).abs() < 1e-4, "{len} scores sum to {sum}");
+            }
+        }
+    }
 
     #[test]
     fn exp_and_ln_match_the_platform_closely() {

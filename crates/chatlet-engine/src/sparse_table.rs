@@ -186,27 +186,11 @@ impl SparseTable {
     }
 }
 
-/// `out[k] += weights[k] · scale`, the loop prediction spends most of its time in.
+/// `out[k] += weights[k] · scale`, the loop prediction spends most of its time in. x86-64's
+/// baseline (SSE2) widens i8 to f32 in five instructions per four lanes; AVX2 does eight lanes
+/// in two (see `simd.rs`).
 fn add_scaled(out: &mut [f32], weights: &[i8], scale: f32) {
-    // x86-64's baseline (SSE2) widens i8 to f32 in five instructions per four lanes; AVX2 does
-    // eight lanes in two. Each lane is the same multiply and then add (never fused), so the sums
-    // are bit-identical to the portable loop's, and to wasm's.
-    #[cfg(all(target_arch = "x86_64", not(target_feature = "avx2")))]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `add_scaled_avx2` needs AVX2, which the CPU was just seen to have.
-        #[allow(unsafe_code)]
-        unsafe {
-            add_scaled_avx2(out, weights, scale);
-        }
-        return;
-    }
-    add_scaled_lanes(out, weights, scale);
-}
-
-#[cfg(all(target_arch = "x86_64", not(target_feature = "avx2")))]
-#[target_feature(enable = "avx2")]
-fn add_scaled_avx2(out: &mut [f32], weights: &[i8], scale: f32) {
-    add_scaled_lanes(out, weights, scale);
+    crate::simd::with_avx2(|| add_scaled_lanes(out, weights, scale));
 }
 
 #[inline(always)]
