@@ -730,7 +730,7 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings)
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+                .unwrap_or_else(|_| "info".into()),
         )
         .init();
     if !site_root.join("index.html").is_file() {
