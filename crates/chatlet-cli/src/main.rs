@@ -729,8 +729,7 @@ fn skill_webhooks(flags: &[String]) -> Result<std::collections::BTreeMap<String,
 fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     if !site_root.join("index.html").is_file() {
