@@ -15,8 +15,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::HeaderMap;
 use chatlet_engine::{ActionOutcome, Conversation};
 use chatlet_protocol::{
-    Author, BotMessage, Button, ChatRequest, ChatResponse, ContextValue, EntityValue, Event,
-    IntentScore, Link, Mode, ServerFrame, SessionSummary, StoredMessage,
+    Author, BotMessage, Button, ChatResponse, ContextValue, EntityValue, Event, IntentScore, Link,
+    Mode, ServerFrame, SessionSummary, StoredMessage,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -26,8 +26,6 @@ use std::sync::Arc;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 2000;
-/// The most context entries one request may set.
-const MAX_CONTEXT_ENTRIES: usize = 32;
 
 pub(crate) async fn chat(
     State(state): State<AppState>,
@@ -37,7 +35,7 @@ pub(crate) async fn chat(
     let api = state.api.clone();
     api.gateway
         .admit(request.headers(), address, Role::Public)?;
-    let request = chat_request(json_body(request).await?)?;
+    let request = crate::chat_body::chat_request(&body_bytes(request).await?)?;
     let input = TurnInput {
         user_id: request.user_id,
         session_id: request.session_id,
@@ -479,99 +477,20 @@ pub(crate) fn to_completion<T: Send + 'static>(
     }
 }
 
-/// The request's body as JSON (within the route's size limit).
-async fn json_body(request: Request) -> Result<Value, ApiError> {
-    let body = <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
+/// The request's body (within the route's size limit).
+async fn body_bytes(request: Request) -> Result<Bytes, ApiError> {
+    <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
         .await
         .map_err(|rejection| match rejection {
             BytesRejection::FailedToBufferBody(_) => ApiError::PayloadTooLarge,
             other => ApiError::MalformedJson(other.body_text()),
-        })?;
-    serde_json::from_slice(&body)
-        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
+        })
 }
 
-/// Checks the chat body field by field, so each mistake names its field.
-fn chat_request(value: Value) -> Result<ChatRequest, ApiError> {
-    let Value::Object(fields) = value else {
-        return Err(ApiError::MalformedJson(
-            "the body must be a JSON object: {\"user_id\", \"session_id\", \"query\", \"context\"}"
-                .to_owned(),
-        ));
-    };
-    for name in fields.keys() {
-        if !["user_id", "session_id", "query", "context"].contains(&name.as_str()) {
-            return Err(ApiError::field(
-                name,
-                format!(
-                    "unknown field `{name}`; the fields are user_id, session_id, query, context"
-                ),
-            ));
-        }
-    }
-    let text = |name: &str, max: usize| -> Result<Option<String>, ApiError> {
-        match fields.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.chars().count() <= max => Ok(Some(s.clone())),
-            Some(Value::String(_)) => Err(ApiError::field(
-                name,
-                format!("`{name}` is longer than {max} characters"),
-            )),
-            Some(_) => Err(ApiError::field(name, format!("`{name}` must be a string"))),
-        }
-    };
-    let user_id = text("user_id", 128)?
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| ApiError::field("user_id", "`user_id` is required"))?;
-    let session_id = text("session_id", 64)?;
-    if let Some(id) = &session_id
-        && (id.len() < 8
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-    {
-        return Err(ApiError::field(
-            "session_id",
-            "`session_id` must be 8 to 64 letters, digits, `-` or `_` (or null for a new session)",
-        ));
-    }
-    let query = text("query", MAX_QUERY_CHARS)?
-        .filter(|q| !q.trim().is_empty())
-        .ok_or_else(|| ApiError::field("query", "`query` is required and must not be blank"))?;
-    let mut context = BTreeMap::new();
-    match fields.get("context") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(entries)) if entries.len() <= MAX_CONTEXT_ENTRIES => {
-            for (key, value) in entries {
-                let value = match value {
-                    Value::String(s) if s.chars().count() <= 500 => ContextValue::Text(s.clone()),
-                    Value::Number(n) => ContextValue::Number(n.as_f64().unwrap_or_default()),
-                    Value::Bool(b) => ContextValue::Flag(*b),
-                    _ => {
-                        return Err(ApiError::field(
-                            &format!("context.{key}"),
-                            format!(
-                                "`context.{key}` must be a string (up to 500 characters), number or boolean"
-                            ),
-                        ));
-                    }
-                };
-                context.insert(key.clone(), value);
-            }
-        }
-        Some(_) => {
-            return Err(ApiError::field(
-                "context",
-                format!("`context` must be an object of at most {MAX_CONTEXT_ENTRIES} entries"),
-            ));
-        }
-    }
-    Ok(ChatRequest {
-        user_id,
-        session_id,
-        query,
-        context,
-    })
+/// The request's body as JSON (within the route's size limit).
+async fn json_body(request: Request) -> Result<Value, ApiError> {
+    serde_json::from_slice(&body_bytes(request).await?)
+        .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))
 }
 
 /// `?limit=&offset=` for the session list.

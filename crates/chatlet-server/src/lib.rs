@@ -3,6 +3,7 @@
 //! server's bot, conversation history, OpenAPI document, metrics).
 
 mod chat;
+mod chat_body;
 mod clock;
 mod connections;
 mod error;
