@@ -10,7 +10,6 @@ use crate::storage::{MessageRecord, NewMessage, SessionState, TurnWrite};
 use crate::{Api, AppState, client_address};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::HeaderMap;
 use chatlet_engine::{ActionOutcome, Conversation};
@@ -18,6 +17,7 @@ use chatlet_protocol::{
     Author, BotMessage, Button, ChatResponse, ContextValue, EntityValue, Event, IntentScore, Link,
     Mode, ServerFrame, SessionSummary, StoredMessage,
 };
+use http_body_util::LengthLimitError;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -477,17 +477,22 @@ pub(crate) fn to_completion<T: Send + 'static>(
     }
 }
 
-/// The request's body (within the route's size limit).
+/// The request's body, at most [`MAX_BODY_BYTES`]: read here rather than through a
+/// `DefaultBodyLimit` layer on each route, which cost every chat request a boxed route, a
+/// cloned handler and an extension.
 async fn body_bytes(request: Request) -> Result<Bytes, ApiError> {
-    <Bytes as axum::extract::FromRequest<()>>::from_request(request, &())
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
         .await
-        .map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(_) => ApiError::PayloadTooLarge,
-            other => ApiError::MalformedJson(other.body_text()),
+        .map_err(|e| {
+            if std::error::Error::source(&e).is_some_and(|s| s.is::<LengthLimitError>()) {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::MalformedJson(format!("cannot read the body: {e}"))
+            }
         })
 }
 
-/// The request's body as JSON (within the route's size limit).
+/// The request's body as JSON (at most [`MAX_BODY_BYTES`]).
 async fn json_body(request: Request) -> Result<Value, ApiError> {
     serde_json::from_slice(&body_bytes(request).await?)
         .map_err(|e| ApiError::MalformedJson(format!("the body is not valid JSON: {e}")))

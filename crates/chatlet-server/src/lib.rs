@@ -27,7 +27,7 @@ pub use storage::{
     MessageRecord, NewMessage, SessionState, SqliteStore, Storage, StorageError, TurnWrite,
 };
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, Request};
 use axum::{
     Json, Router,
     routing::{get, post},
@@ -150,16 +150,11 @@ pub fn app(state: AppState) -> Router {
     let site = &state.site_root;
     Router::new()
         .route("/api/v1/health", get(health))
-        .route(
-            "/api/v1/chat",
-            post(chat::chat).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
+        .route("/api/v1/chat", post(chat::chat))
         .route("/api/v1/sessions", get(chat::sessions))
         .route(
             "/api/v1/sessions/{id}/messages",
-            get(chat::messages)
-                .post(chat::agent_message)
-                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+            get(chat::messages).post(chat::agent_message),
         )
         .route("/api/v1/sessions/{id}/handoff", post(chat::handoff))
         .route("/api/v1/ws", get(socket::socket))

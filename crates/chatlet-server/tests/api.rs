@@ -303,6 +303,24 @@ async fn a_handoff_silences_the_bot_until_the_agent_hands_back() {
     )
     .await;
     assert_eq!(missing.status, 404);
+    // The owner's endpoints read bodies up to the same limit as the chat endpoint.
+    let padding = "x".repeat(chatlet_server::MAX_BODY_BYTES);
+    for path in ["messages", "handoff"] {
+        let huge = send(
+            &state,
+            post(
+                format!("/api/v1/sessions/{session}/{path}"),
+                json!({"text": padding, "to": "bot"}),
+            ),
+            [10, 0, 3, 1],
+        )
+        .await;
+        assert_eq!(
+            (huge.status, huge.body["code"].as_str()),
+            (413, Some("payload_too_large")),
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]
