@@ -193,10 +193,7 @@ async fn store_events(
             })
         })
         .collect();
-    for event in &events {
-        api.connections
-            .push(session_id, &ServerFrame::Event(event.clone()));
-    }
+    api.connections.push_events(session_id, &events);
     Ok(Some(events))
 }
 

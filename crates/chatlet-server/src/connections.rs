@@ -2,7 +2,7 @@
 //! (a bot answer, an agent's message) reaches every tab of the visitor at once; and how many
 //! connections each client address holds.
 
-use chatlet_protocol::ServerFrame;
+use chatlet_protocol::{Event, ServerFrame};
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +19,15 @@ struct Followers {
     user_id: String,
     /// Connection id and outbox of frames (as JSON text).
     outboxes: Vec<(u64, mpsc::Sender<Arc<str>>)>,
+}
+
+impl Followers {
+    /// Queues `frame` (serialized once) on every outbox; a full outbox drops its connection.
+    fn send(&mut self, frame: &ServerFrame) {
+        let text: Arc<str> = serde_json::to_string(frame).unwrap_or_default().into();
+        self.outboxes
+            .retain(|(_, outbox)| outbox.try_send(text.clone()).is_ok());
+    }
 }
 
 #[derive(Debug, Default)]
@@ -73,12 +82,18 @@ impl Registry {
     /// once, and outboxes hold text: a slot costs a pointer, not a whole frame, which keeps an
     /// idle connection small.
     pub(crate) fn push(&self, session_id: &str, frame: &ServerFrame) {
-        let mut inner = self.lock();
-        if let Some(followers) = inner.by_session.get_mut(session_id) {
-            let text: Arc<str> = serde_json::to_string(frame).unwrap_or_default().into();
-            followers
-                .outboxes
-                .retain(|(_, outbox)| outbox.try_send(text.clone()).is_ok());
+        if let Some(followers) = self.lock().by_session.get_mut(session_id) {
+            followers.send(frame);
+        }
+    }
+
+    /// Sends each of `events` to every connection following `session_id`, in order, as
+    /// [`push`](Self::push) does; with no one following, nothing is copied or serialized.
+    pub(crate) fn push_events(&self, session_id: &str, events: &[Event]) {
+        if let Some(followers) = self.lock().by_session.get_mut(session_id) {
+            for event in events {
+                followers.send(&ServerFrame::Event(event.clone()));
+            }
         }
     }
 
