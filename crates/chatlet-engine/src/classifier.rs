@@ -228,7 +228,8 @@ impl IntentClassifier {
         let mut known = false;
         let mut coverage = 1.0;
         // Unknown features count in the norm too (as the rarest): unfamiliar text scores flatter.
-        let mut rows: Vec<(Option<Row>, f32)> = Vec::new();
+        let most = groups[..features::SCORED_GROUPS].iter().map(Vec::len).max();
+        let mut rows: Vec<(Option<Row>, f32)> = Vec::with_capacity(most.unwrap_or(0));
         for group in &groups[..features::SCORED_GROUPS] {
             rows.clear();
             rows.extend(group.iter().map(|&f| {

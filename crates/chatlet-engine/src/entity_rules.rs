@@ -90,7 +90,9 @@ impl EntityRules {
 
     /// Every match of every rule, possibly overlapping, in declaration order.
     pub fn find(&self, utterance: &str, now: Option<&ReferenceTime>) -> Vec<Mention> {
-        let original: Vec<char> = utterance.chars().collect();
+        // Sized at once (a `Chars` iterator promises only a quarter of its bytes as chars).
+        let mut original = Vec::with_capacity(utterance.len());
+        original.extend(utterance.chars());
         let folded: Vec<char> = original.iter().map(|&c| fold_char(c)).collect();
         let mut found = Vec::new();
         let mut builtins_done = false;

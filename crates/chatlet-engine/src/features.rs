@@ -40,8 +40,10 @@ pub type Weighted = (FeatureId, f32);
 /// A third list holds just the words (a subset of the first group): how many of them the model
 /// knows tells how familiar the utterance is.
 pub fn extract(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
-    let mut keys = Vec::new();
-    ids(tokens).map(|group| sorted_unique(group, &mut keys))
+    let groups = ids(tokens);
+    // Sized for the largest group once: growing it group by group reallocated twice a call.
+    let mut keys = Vec::with_capacity(groups.iter().map(Vec::len).max().unwrap_or(0));
+    groups.map(|group| sorted_unique(group, &mut keys))
 }
 
 /// Sorts and deduplicates ids, as `u64` keys (`keys` is scratch space): every sort in the
@@ -113,8 +115,10 @@ fn ids(tokens: &[Token]) -> [Vec<FeatureId>; 3] {
         features.push(hash(b's', &[&first.text]));
         features.push(hash(b'e', &[&last.text]));
     }
-    let mut buffer = String::new();
-    let mut boundaries = Vec::new();
+    // Scratch space sized for the longest word marked, or a run of four Chinese characters.
+    let longest = tokens.iter().map(|t| t.text.len()).max().unwrap_or(0);
+    let mut buffer = String::with_capacity(longest.max(16) + 2);
+    let mut boundaries = Vec::with_capacity(longest + 3);
     for (i, token) in tokens.iter().enumerate() {
         let word = hash(b'u', &[&token.text]);
         features.push(word);
