@@ -156,17 +156,8 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     }
     report.push_str(&widget);
     report.push_str(&first_reply(root, &paths.work)?);
-    // The server under load, answering with the CLINC150 model trained above.
-    let clinc = paths
-        .work
-        .join("runs")
-        .join("clinc150")
-        .join("model.chatlet");
-    let model = if clinc.is_file() {
-        clinc
-    } else {
-        crate::widget_build::models_dir(root).join("shop-zh.chatlet")
-    };
+    // The server under load, answering with the CLINC150 model.
+    let model = crate::load::rest_model(root)?;
     report.push_str(&crate::load::section(&crate::load::run(
         root, 10_000, 60, &model,
     )?));

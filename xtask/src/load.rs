@@ -6,7 +6,7 @@ use crate::command::Cmd;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -92,6 +92,35 @@ fn generator(root: &Path, args: &str, limit: Duration) -> Result<Value> {
     }
     let text = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(text.trim()).with_context(|| format!("chatlet-load printed {text}"))
+}
+
+/// The model REST throughput is measured with: the CLINC150 model, trained here as
+/// `cargo xtask bench` trains it (a few seconds) when `../shared/datasets` is beside the
+/// project, else the demo bot.
+pub(crate) fn rest_model(root: &Path) -> Result<PathBuf> {
+    let data = root
+        .parent()
+        .map(|p| p.join("shared/datasets/clinc150"))
+        .filter(|p| p.join("train.jsonl").is_file());
+    let Some(data) = data else {
+        return Ok(crate::widget_build::models_dir(root).join("shop-zh.chatlet"));
+    };
+    Cmd::new("cargo")
+        .args(["build", "--release", "-p", "chatlet-cli"])
+        .run()?;
+    let dir = root.join("target/load");
+    std::fs::create_dir_all(&dir)?;
+    let model = dir.join("clinc150.chatlet");
+    Cmd::new(root.join("target/release/chatlet"))
+        .arg("train")
+        .arg(data.join("train.jsonl"))
+        .arg("--valid")
+        .arg(data.join("valid.jsonl"))
+        .arg("-o")
+        .arg(&model)
+        .run()
+        .context("cannot train the CLINC150 model for the REST measurement")?;
+    Ok(model)
 }
 
 /// Holds `sessions` sockets for `seconds`, then measures REST throughput with `model`.

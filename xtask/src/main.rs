@@ -58,7 +58,7 @@ fn run() -> Result<()> {
             let sessions = args.get(1).map_or(Ok(10_000), |s| s.parse())?;
             let seconds = args.get(2).map_or(Ok(60), |s| s.parse())?;
             widget_build::build_all(&root)?;
-            let model = widget_build::models_dir(&root).join("shop-zh.chatlet");
+            let model = load::rest_model(&root)?;
             let result = load::run(&root, sessions, seconds, &model)?;
             print!("{}", load::section(&result));
             Ok(())

@@ -155,7 +155,7 @@ pub(crate) fn run_all(root: &Path) -> Result<()> {
 /// here and recorded by `cargo xtask bench`; only the behaviour is checked.
 fn load_test(root: &Path) -> Result<()> {
     const SESSIONS: usize = 10_000;
-    let model = widget_build::models_dir(root).join("shop-zh.chatlet");
+    let model = crate::load::rest_model(root)?;
     let result = crate::load::run(root, SESSIONS, 60, &model)?;
     print!("{}", crate::load::section(&result));
     crate::load::check(&result, SESSIONS)
