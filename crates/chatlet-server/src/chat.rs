@@ -464,6 +464,9 @@ async fn converse(
 ///
 /// The work is spawned at the call, not at the first poll: a caller's future (a socket's, alive
 /// as long as the connection) then holds only the task's handle, not the work's whole state.
+/// A task of its own is also faster than it looks: running turns inside the connection's task
+/// (spawning only when the caller went away first) cost ~10 µs more server CPU per REST request
+/// and ~10% of throughput in alternating runs, though it saves the spawn and a wake-up.
 pub(crate) fn to_completion<T: Send + 'static>(
     work: impl Future<Output = Result<T, ApiError>> + Send + 'static,
 ) -> impl Future<Output = Result<T, ApiError>> {

@@ -89,7 +89,7 @@ fn check(mut fields: Vec<(Cow<'_, str>, Loose<'_>)>) -> Result<ChatRequest, ApiE
     let context = match context {
         None | Some(Loose::Null) => BTreeMap::new(),
         Some(Loose::Object(entries)) => context_values(entries)?,
-        Some(_) => return Err(too_much_context()),
+        Some(_) => return Err(context_refused()),
     };
     Ok(ChatRequest {
         user_id,
@@ -99,7 +99,7 @@ fn check(mut fields: Vec<(Cow<'_, str>, Loose<'_>)>) -> Result<ChatRequest, ApiE
     })
 }
 
-fn too_much_context() -> ApiError {
+fn context_refused() -> ApiError {
     ApiError::field(
         "context",
         format!("`context` must be an object of at most {MAX_CONTEXT_ENTRIES} entries"),
@@ -112,7 +112,7 @@ fn context_values(
 ) -> Result<BTreeMap<String, ContextValue>, ApiError> {
     let entries: BTreeMap<_, _> = entries.into_iter().collect();
     if entries.len() > MAX_CONTEXT_ENTRIES {
-        return Err(too_much_context());
+        return Err(context_refused());
     }
     let mut context = BTreeMap::new();
     for (key, value) in entries {
