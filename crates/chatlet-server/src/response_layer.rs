@@ -1,6 +1,6 @@
 //! The one middleware every HTTP response passes: counts it by status class for `/metrics`,
-//! stamps `X-Content-Type-Options: nosniff` on it and logs it at debug level (method, path,
-//! status, latency; never a body).
+//! stamps `X-Content-Type-Options: nosniff` on it and logs it (method, path, status, latency;
+//! never a body): a server error at warn level, anything else at debug.
 //!
 //! One hand-written layer instead of three stock ones (`from_fn` counting, `SetResponseHeader`,
 //! `TraceLayer`): `from_fn` clones the whole router and boxes a future for every request, and
@@ -57,20 +57,26 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // What the log line needs, kept only when it will be written.
-        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-            (
-                request.method().clone(),
-                request.uri().clone(),
-                Instant::now(),
-            )
-        });
+        // Method and path for a log line (a server error is always logged: cheap clones of
+        // what hyper parsed); the clock only when every response is logged.
+        let logged = Logged {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            started: tracing::enabled!(tracing::Level::DEBUG).then(Instant::now),
+        };
         ResponseFuture {
             inner: self.inner.call(request),
             metrics: self.metrics.clone(),
-            logged,
+            logged: Some(logged),
         }
     }
+}
+
+/// What a response's log line says about its request.
+pub(crate) struct Logged {
+    method: Method,
+    uri: Uri,
+    started: Option<Instant>,
 }
 
 pin_project_lite::pin_project! {
@@ -78,7 +84,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         metrics: Arc<Metrics>,
-        logged: Option<(Method, Uri, Instant)>,
+        logged: Option<Logged>,
     }
 }
 
@@ -98,14 +104,18 @@ where
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             );
-            if let Some((method, uri, started)) = this.logged.take() {
-                tracing::debug!(
-                    %method,
-                    path = uri.path(),
-                    status = status.as_u16(),
-                    latency_us = started.elapsed().as_micros() as u64,
-                    "response"
-                );
+            if let Some(Logged {
+                method,
+                uri,
+                started,
+            }) = this.logged.take()
+            {
+                let latency_us = started.map(|s| s.elapsed().as_micros() as u64);
+                if status.is_server_error() {
+                    tracing::warn!(%method, path = uri.path(), status = status.as_u16(), latency_us, "server error");
+                } else {
+                    tracing::debug!(%method, path = uri.path(), status = status.as_u16(), latency_us, "response");
+                }
             }
         }
         Poll::Ready(result)

@@ -109,6 +109,8 @@ async fn every_response_is_stamped_nosniff_and_counted_by_status_class() {
         Request::get("/pkg/none.js"),
         admin(Request::post("/api/v1/chat")).header("content-type", "application/json"),
     ];
+    let warnings = Warnings::default();
+    let _logging = tracing::subscriber::set_default(warnings.clone());
     let mut statuses = Vec::new();
     for request in requests {
         let body = Body::from(r#"{"user_id": "u", "query": "hi"}"#);
@@ -128,6 +130,12 @@ async fn every_response_is_stamped_nosniff_and_counted_by_status_class() {
         statuses.push(response.status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 200, 404, 404, 503]);
+    // Only the server error is logged as a warning, with its method and path.
+    let logged = warnings.0.lock().unwrap().clone();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    for part in ["method=POST", "path=\"/api/v1/chat\"", "status=503"] {
+        assert!(logged[0].contains(part), "{part} in {logged:?}");
+    }
     let metrics = app(state.clone())
         .oneshot(admin(Request::get("/metrics")).body(Body::empty()).unwrap())
         .await
@@ -138,6 +146,34 @@ async fn every_response_is_stamped_nosniff_and_counted_by_status_class() {
         let line = format!("chatlet_http_responses_total{{class=\"{class}\"}} {count}\n");
         assert!(text.contains(&line), "{line:?} in {text}");
     }
+}
+
+/// A log subscriber that keeps the fields of every warning logged where it is the default.
+#[derive(Default, Clone)]
+struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut line = String::new();
+            event.record(
+                &mut |field: &tracing::field::Field, value: &dyn std::fmt::Debug| {
+                    line.push_str(&format!("{}={value:?} ", field.name()));
+                },
+            );
+            self.0.lock().unwrap().push(line);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 /// A throw-away directory, removed on drop.
