@@ -204,41 +204,14 @@ impl<'de> Visitor<'de> for LooseVisitor {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Loose<'de>, M::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(4).min(8));
-        while let Some(Key(name)) = map.next_key()? {
+        // A JSON key is always a string: read as a value, it is `Text`.
+        while let Some(key) = map.next_key()? {
+            let Loose::Text(name) = key else {
+                return Err(de::Error::custom("an object key that is not a string"));
+            };
             entries.push((name, map.next_value()?));
         }
         Ok(Loose::Object(entries))
-    }
-}
-
-/// An object key, borrowed from the body unless it has escapes.
-struct Key<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(s)))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(s.to_owned())))
-    }
-
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(s)))
     }
 }
 
