@@ -30,7 +30,7 @@ pub const MAX_QUERY_CHARS: usize = 2000;
 pub(crate) async fn chat(
     State(state): State<AppState>,
     request: Request,
-) -> Result<JsonReply<ChatResponse>, ApiError> {
+) -> Result<ChatReply, ApiError> {
     let address = client_address(&request);
     let api = state.api.clone();
     api.gateway
@@ -51,7 +51,7 @@ pub(crate) async fn chat(
         // The REST answer waits for the skill (within its timeout); sockets do not.
         turn.replies.extend(run_skill(&api, request).await?);
     }
-    Ok(JsonReply(ChatResponse {
+    Ok(ChatReply(ChatResponse {
         session_id: turn.session_id,
         reply: turn
             .replies
@@ -76,25 +76,19 @@ pub(crate) async fn chat(
     }))
 }
 
-/// A JSON response body, serialized into one buffer sized for a chat answer: axum's `Json`
-/// writes each token of the JSON into a growing `BytesMut` separately, which cost about a
-/// tenth of a chat turn's CPU time.
-pub(crate) struct JsonReply<T>(pub(crate) T);
+/// The chat answer as a response: its JSON is written by hand (see `answer_json.rs`).
+pub(crate) struct ChatReply(ChatResponse);
 
-impl<T: serde::Serialize> axum::response::IntoResponse for JsonReply<T> {
+impl axum::response::IntoResponse for ChatReply {
     fn into_response(self) -> axum::response::Response {
-        let mut body = Vec::with_capacity(1024);
-        match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => (
-                [(
-                    axum::http::header::CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response(),
-            Err(e) => ApiError::Internal(format!("cannot write the answer: {e}")).into_response(),
-        }
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            crate::answer_json::chat_response(&self.0),
+        )
+            .into_response()
     }
 }
 

@@ -2,6 +2,7 @@
 //! build (`pkg/`), the loader's assets (`www/`), trained models and the JSON API (chat with the
 //! server's bot, conversation history, OpenAPI document, metrics).
 
+mod answer_json;
 mod chat;
 mod chat_body;
 mod clock;
