@@ -192,20 +192,23 @@ impl IntentClassifier {
             in_scope_probabilities(&scores, coverage, self.temperature, self.coverage_power);
         // Best first, ties in model order (a total order, so results are deterministic). Kept by
         // insertion: one pass over the intents, and no sort linked into the widget for it.
-        let mut order: Vec<usize> = Vec::with_capacity(RANKING_SIZE + 1);
+        // Each probability is compared as its `total_cmp` key, computed once.
+        let mut order: Vec<(i32, usize)> = Vec::with_capacity(RANKING_SIZE + 1);
         for (k, &p) in probabilities.iter().enumerate() {
-            let beaten = |o: &usize| probabilities[*o].total_cmp(&p).is_lt();
-            if order.len() == RANKING_SIZE && !order.last().is_some_and(beaten) {
+            let key = total_order_key(p);
+            if order.len() == RANKING_SIZE && order.last().is_some_and(|&(last, _)| last >= key) {
                 continue;
             }
-            let at = order.iter().position(beaten).unwrap_or(order.len());
-            order.insert(at, k);
+            let at = order
+                .iter()
+                .position(|&(o, _)| o < key)
+                .unwrap_or(order.len());
+            order.insert(at, (key, k));
             order.truncate(RANKING_SIZE);
         }
         let ranking: Vec<Scored<'_>> = order
             .iter()
-            .take(RANKING_SIZE)
-            .map(|&k| Scored {
+            .map(|&(_, k)| Scored {
                 intent: &self.labels[k],
                 index: k,
                 confidence: probabilities[k],
@@ -275,6 +278,12 @@ type Encoded = ([Vec<FeatureId>; 3], Option<usize>);
 
 /// Held-out raw scores with coverage, and the true label.
 type HeldOut = (Option<(Vec<f32>, f32)>, Option<usize>);
+
+/// An integer that orders as [`f32::total_cmp`] orders floats (the same transformation).
+fn total_order_key(value: f32) -> i32 {
+    let bits = value.to_bits() as i32;
+    bits ^ (((bits >> 31) as u32) >> 1) as i32
+}
 
 /// Calibrated intent probabilities, scaled by how much of the utterance the model knows: text
 /// that is mostly unfamiliar words is probably out of scope, however its few known words vote.
@@ -866,6 +875,35 @@ mod tests {
         for (power, pull) in [(0.0, 1.0), (1.0, 0.5), (2.0, 0.25)] {
             let p = in_scope_probabilities(&scores, 0.5, 1.0, power)[0];
             assert!((p - raw * pull).abs() < 1e-6, "power {power}: {p} vs {raw}");
+        }
+    }
+
+    #[test]
+    fn order_keys_order_as_total_cmp() {
+        let values = [
+            f32::NEG_INFINITY,
+            -1.0,
+            -1e-45,
+            -0.0,
+            0.0,
+            1e-45,
+            1e-38,
+            0.5,
+            0.500_000_06,
+            1.0,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NAN,
+            -f32::NAN,
+        ];
+        for a in values {
+            for b in values {
+                assert_eq!(
+                    total_order_key(a).cmp(&total_order_key(b)),
+                    a.total_cmp(&b),
+                    "{a} vs {b}"
+                );
+            }
         }
     }
 

@@ -140,7 +140,12 @@ impl SparseTable {
 
     /// The length of a dense row: the columns, padded.
     fn stride(&self) -> usize {
-        self.columns.next_multiple_of(DENSE_ALIGN)
+        let wide = self.columns.next_multiple_of(DENSE_ALIGN_WIDE);
+        if wide * 8 <= self.columns * 9 {
+            wide
+        } else {
+            self.columns.next_multiple_of(DENSE_ALIGN)
+        }
     }
 
     /// `start` (one value per column) followed by zeros up to the padded length of a dense row:
@@ -216,8 +221,11 @@ impl Default for Rows {
 }
 
 /// Dense rows are padded to a multiple of this many columns, so that adding one is whole
-/// vectors with no odd end.
+/// vectors with no odd end. Where it costs at most an eighth more memory, they are padded to a
+/// multiple of [`DENSE_ALIGN_WIDE`] instead, the step of the compiled AVX2 loop: 151 intents
+/// padded to 160 rather than 152 took ~20% fewer instructions to add.
 const DENSE_ALIGN: usize = 8;
+const DENSE_ALIGN_WIDE: usize = 32;
 
 /// A row of a [`SparseTable`], as [`SparseTable::row`] finds it: its number (for the caller's
 /// own per-row data) and where its weights are.
@@ -505,6 +513,21 @@ mod tests {
             if !vocabulary.contains(&absent) {
                 assert_eq!(table.row(absent), None, "{absent}");
             }
+        }
+    }
+
+    #[test]
+    fn dense_rows_are_padded_to_the_wide_step_only_where_it_costs_little() {
+        for (columns, stride) in [
+            (7, 8),
+            (14, 16),
+            (37, 40),
+            (100, 104),
+            (151, 160),
+            (250, 256),
+        ] {
+            let table = SparseTable::new(columns, Vec::new(), Rows::default(), 1.0);
+            assert_eq!(table.stride(), stride, "{columns} columns");
         }
     }
 
