@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::gateway::Role;
 use crate::skills::{SkillAnswer, SkillRequest};
 use crate::storage::{MessageRecord, NewMessage, SessionState, TurnWrite};
-use crate::{Api, AppState, client_address};
+use crate::{Api, client_address};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -28,11 +28,10 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_QUERY_CHARS: usize = 2000;
 
 pub(crate) async fn chat(
-    State(state): State<AppState>,
+    State(api): State<Arc<Api>>,
     request: Request,
 ) -> Result<ChatReply, ApiError> {
     let address = client_address(&request);
-    let api = state.api.clone();
     api.gateway
         .admit(request.headers(), address, Role::Public)?;
     let request = crate::chat_body::chat_request(&body_bytes(request).await?)?;
@@ -500,12 +499,11 @@ pub(crate) struct Page {
 }
 
 pub(crate) async fn sessions(
-    State(state): State<AppState>,
+    State(api): State<Arc<Api>>,
     headers: HeaderMap,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
     request: Request,
 ) -> Result<Json<Vec<SessionSummary>>, ApiError> {
-    let api = state.api.clone();
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
     let Query(page) = page.map_err(|e| ApiError::field("limit", e.body_text()))?;
@@ -515,12 +513,11 @@ pub(crate) async fn sessions(
 }
 
 pub(crate) async fn messages(
-    State(state): State<AppState>,
+    State(api): State<Arc<Api>>,
     headers: HeaderMap,
     Path(session_id): Path<String>,
     request: Request,
 ) -> Result<Json<Vec<StoredMessage>>, ApiError> {
-    let api = state.api.clone();
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
     let list = api
@@ -543,12 +540,11 @@ pub(crate) async fn messages(
 /// `POST /api/v1/sessions/{id}/messages` (admin key): a person's message, stored and pushed at
 /// once to every connection that follows the session. Body: `{"text": "..."}`.
 pub(crate) async fn agent_message(
-    State(state): State<AppState>,
+    State(api): State<Arc<Api>>,
     headers: HeaderMap,
     Path(session_id): Path<String>,
     request: Request,
 ) -> Result<Json<Event>, ApiError> {
-    let api = state.api.clone();
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
     let value = json_body(request).await?;
@@ -585,12 +581,11 @@ pub(crate) async fn agent_message(
 /// `POST /api/v1/sessions/{id}/handoff` (admin key): `{"to": "agent"}` takes the session over
 /// (the bot stops answering), `{"to": "bot"}` hands it back.
 pub(crate) async fn handoff(
-    State(state): State<AppState>,
+    State(api): State<Arc<Api>>,
     headers: HeaderMap,
     Path(session_id): Path<String>,
     request: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let api = state.api.clone();
     api.gateway
         .admit(&headers, client_address(&request), Role::Admin)?;
     let value = json_body(request).await?;

@@ -179,7 +179,9 @@ pub fn app(state: AppState) -> Router {
         .layer(response_layer::ResponseLayer::new(
             state.api.metrics.clone(),
         ))
-        .with_state(state)
+        // Handlers get the API alone: axum clones the state for every request, and the paths
+        // above (two `PathBuf`s) would be copied with it.
+        .with_state(state.api)
 }
 
 async fn health() -> Json<Health> {

@@ -1,11 +1,12 @@
 //! Counters for `GET /metrics`, in Prometheus' text format.
 
-use crate::AppState;
+use crate::Api;
 use crate::error::ApiError;
 use crate::gateway::Role;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What the server counts since it started.
@@ -53,17 +54,15 @@ impl Metrics {
 
 /// `GET /metrics` (admin key).
 pub(crate) async fn metrics(
-    State(state): State<AppState>,
+    State(api): State<Arc<Api>>,
     headers: HeaderMap,
     request: Request,
 ) -> Result<Response, ApiError> {
-    state
-        .api
-        .gateway
+    api.gateway
         .admit(&headers, crate::client_address(&request), Role::Admin)?;
     Ok((
         [("content-type", "text/plain; version=0.0.4")],
-        state.api.metrics.render() + &state.api.skills.render_metrics(),
+        api.metrics.render() + &api.skills.render_metrics(),
     )
         .into_response())
 }

@@ -3,12 +3,12 @@
 //! messages (acknowledged with their number, stored and answered once even when resent) and
 //! pings; it receives every new event of its session, from any tab, the bot or a person.
 
+use crate::Api;
 use crate::chat::{TurnInput, event, run_turn};
 use crate::clock::UtcTime;
 use crate::connections::{OUTBOX_FRAMES, Registration};
 use crate::error::ApiError;
 use crate::storage::SessionState;
-use crate::{Api, AppState};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -64,12 +64,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
 }
 
 pub(crate) async fn socket(
-    State(state): State<AppState>,
+    State(api): State<Arc<Api>>,
     ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let api = state.api.clone();
     if let Err(error) = api.gateway.limit_address(address) {
         return error.into_response();
     }
