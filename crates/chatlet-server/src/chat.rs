@@ -17,7 +17,6 @@ use chatlet_protocol::{
     Author, BotMessage, Button, ChatResponse, ContextValue, EntityValue, Event, IntentScore, Link,
     Mode, ServerFrame, SessionSummary, StoredMessage,
 };
-use http_body_util::LengthLimitError;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -474,15 +473,31 @@ pub(crate) fn to_completion<T: Send + 'static>(
 /// `DefaultBodyLimit` layer on each route, which cost every chat request a boxed route, a
 /// cloned handler and an extension.
 async fn body_bytes(request: Request) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|e| {
-            if std::error::Error::source(&e).is_some_and(|s| s.is::<LengthLimitError>()) {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::MalformedJson(format!("cannot read the body: {e}"))
+    use http_body_util::BodyExt;
+    let mut body = request.into_body();
+    // A small body comes in one frame, kept as it is; `axum::body::to_bytes` copied it.
+    let mut whole: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut length = 0;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::MalformedJson(format!("cannot read the body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        length += data.len();
+        if length > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        match whole.take() {
+            None if joined.is_empty() => whole = Some(data),
+            first => {
+                joined.extend_from_slice(&first.unwrap_or_default());
+                joined.extend_from_slice(&data);
             }
-        })
+        }
+    }
+    Ok(whole.unwrap_or_else(|| Bytes::from(joined)))
 }
 
 /// The request's body as JSON (at most [`MAX_BODY_BYTES`]).
@@ -615,6 +630,36 @@ pub(crate) async fn handoff(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A request whose body arrives in these chunks.
+    fn streamed(chunks: &[&'static [u8]]) -> Request {
+        let chunks = chunks
+            .iter()
+            .map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c)));
+        Request::new(axum::body::Body::from_stream(futures_util::stream::iter(
+            chunks.collect::<Vec<_>>(),
+        )))
+    }
+
+    #[tokio::test]
+    async fn bodies_are_read_whole_in_any_chunks_up_to_the_limit() {
+        let read = body_bytes(streamed(&[b"{\"query\"", b"", b":\"hi\"}"])).await;
+        assert_eq!(read.unwrap(), Bytes::from_static(b"{\"query\":\"hi\"}"));
+        let one = body_bytes(streamed(&[b"{}"])).await.unwrap();
+        assert_eq!(one, Bytes::from_static(b"{}"));
+        assert_eq!(body_bytes(streamed(&[])).await.unwrap(), Bytes::new());
+        static FULL: [u8; MAX_BODY_BYTES] = [b' '; MAX_BODY_BYTES];
+        let at_limit = body_bytes(streamed(&[&FULL[..10], &FULL[10..]])).await;
+        assert_eq!(at_limit.unwrap().len(), MAX_BODY_BYTES);
+        for over in [
+            &[&FULL[..], b" "][..],
+            &[&FULL[1..], b"  "],
+            &[b" ", &FULL[..]],
+        ] {
+            let read = body_bytes(streamed(over)).await;
+            assert!(matches!(read, Err(ApiError::PayloadTooLarge)), "{read:?}");
+        }
+    }
 
     #[tokio::test]
     async fn a_long_message_is_understood_off_the_workers_with_the_same_outcome() {
