@@ -190,7 +190,7 @@ pub struct Turn {
     /// The conversation should go to a person.
     pub handoff: bool,
     /// The intent ranking of the message, best first (empty for a `/intent` payload).
-    pub ranking: Vec<(String, f32)>,
+    pub ranking: Vec<(std::sync::Arc<str>, f32)>,
 }
 
 /// What the host's action did.

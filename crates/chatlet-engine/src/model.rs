@@ -45,7 +45,7 @@ pub struct Understanding {
     /// The calibrated probability of the best intent.
     pub confidence: f32,
     /// The most likely intents with their probabilities, best first.
-    pub ranking: Vec<(String, f32)>,
+    pub ranking: Vec<(std::sync::Arc<str>, f32)>,
     /// Entities found, in text order.
     pub entities: Vec<Mention>,
 }
@@ -281,7 +281,7 @@ impl Model {
             ranking: prediction
                 .ranking
                 .iter()
-                .map(|s| (s.intent.to_owned(), s.confidence))
+                .map(|s| (self.classifier.shared_label(s.index).clone(), s.confidence))
                 .collect(),
             // Rules come first, so they win a tie with a learned span of the same length.
             entities: resolve_overlaps(entities),

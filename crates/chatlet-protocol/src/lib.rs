@@ -45,7 +45,7 @@ pub struct ChatRequest {
 /// One intent of the ranking.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntentScore {
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     pub confidence: f32,
 }
 

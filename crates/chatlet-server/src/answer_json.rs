@@ -192,7 +192,7 @@ mod tests {
                 },
                 intents: (0..k % 12)
                     .map(|i| IntentScore {
-                        name: texts[(k + i) % texts.len()].clone(),
+                        name: texts[(k + i) % texts.len()].as_str().into(),
                         confidence: CONFIDENCES[(k + i) % CONFIDENCES.len()],
                     })
                     .collect(),
