@@ -8,7 +8,6 @@ use crate::numeric::{self, Rng};
 use crate::sparse_table::{Row, SparseTable};
 use crate::text;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 /// Training settings. `Default` is the one configuration used for every bot and data set.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,8 +61,6 @@ pub struct Progress {
 #[serde(try_from = "StoredClassifier", into = "StoredClassifier")]
 pub struct IntentClassifier {
     labels: Vec<String>,
-    /// The labels again, shared: a ranking hands them out without copying each name.
-    shared_labels: Vec<Arc<str>>,
     /// One row of class weights per known feature.
     table: SparseTable,
     /// Inverse document frequency per table row.
@@ -158,11 +155,6 @@ impl IntentClassifier {
     /// The intent names, in model order.
     pub fn labels(&self) -> &[String] {
         &self.labels
-    }
-
-    /// Label `k`, shared.
-    pub(crate) fn shared_label(&self, k: usize) -> &Arc<str> {
-        &self.shared_labels[k]
     }
 
     /// The out-of-scope threshold on the top probability.
@@ -539,10 +531,6 @@ impl Trainer {
     }
 }
 
-fn shared(labels: &[String]) -> Vec<Arc<str>> {
-    labels.iter().map(|l| Arc::from(l.as_str())).collect()
-}
-
 /// Drops small weights (at most `max_weights` are kept) and quantizes the rest to 8 bits.
 fn compress(
     labels: Vec<String>,
@@ -561,7 +549,6 @@ fn compress(
         options.prune_below,
     );
     IntentClassifier {
-        shared_labels: shared(&labels),
         labels,
         table,
         idf: origin.iter().map(|&row| vocabulary_idf[row]).collect(),
@@ -764,7 +751,6 @@ impl TryFrom<StoredClassifier> for IntentClassifier {
             return Err("the model holds an invalid number".to_owned());
         }
         Ok(IntentClassifier {
-            shared_labels: shared(&s.labels),
             labels: s.labels,
             table: s.table,
             idf: s.idf.iter().map(|&q| dequantize_idf(q)).collect(),

@@ -189,8 +189,9 @@ pub struct Turn {
     pub entities: Vec<Mention>,
     /// The conversation should go to a person.
     pub handoff: bool,
-    /// The intent ranking of the message, best first (empty for a `/intent` payload).
-    pub ranking: Vec<(std::sync::Arc<str>, f32)>,
+    /// The intent ranking of the message, best first (empty for a `/intent` payload): positions
+    /// in the classifier's labels (`Model::classifier().labels()`) with their probabilities.
+    pub ranking: Vec<(usize, f32)>,
 }
 
 /// What the host's action did.

@@ -45,7 +45,7 @@ pub struct Understanding {
     /// The calibrated probability of the best intent.
     pub confidence: f32,
     /// The most likely intents with their probabilities, best first.
-    pub ranking: Vec<(std::sync::Arc<str>, f32)>,
+    pub ranking: Vec<(String, f32)>,
     /// Entities found, in text order.
     pub entities: Vec<Mention>,
 }
@@ -232,11 +232,18 @@ impl Model {
     /// Classifies one utterance and extracts its entities; dates and times resolve against `now`
     /// (without it, none are extracted). Never panics.
     pub fn understand(&self, utterance: &str, now: Option<&ReferenceTime>) -> Understanding {
-        self.understand_indexed(utterance, now).0
+        let (mut understanding, ranking) = self.understand_indexed(utterance, now);
+        let labels = self.classifier.labels();
+        understanding.ranking = ranking
+            .iter()
+            .map(|&(k, confidence)| (labels[k].clone(), confidence))
+            .collect();
+        understanding
     }
 
-    /// [`Model::understand`], and the ranking again as positions in the classifier's labels
-    /// (what the dialogue policy works with: no name lookups).
+    /// [`Model::understand`] with the ranking left empty, given instead as positions in the
+    /// classifier's labels: what the dialogue policy and [`Turn::ranking`] work with, no copies
+    /// of names.
     fn understand_indexed(
         &self,
         utterance: &str,
@@ -278,11 +285,7 @@ impl Model {
             intent: prediction.intent.map(str::to_owned),
             best: prediction.best.map(str::to_owned),
             confidence: prediction.confidence,
-            ranking: prediction
-                .ranking
-                .iter()
-                .map(|s| (self.classifier.shared_label(s.index).clone(), s.confidence))
-                .collect(),
+            ranking: Vec::new(),
             // Rules come first, so they win a tie with a learned span of the same length.
             entities: resolve_overlaps(entities),
         };
@@ -309,7 +312,7 @@ impl Model {
         };
         let mut turn = self.policy.turn(labels, state, utterance, &understood, now);
         if !utterance.starts_with('/') {
-            turn.ranking = u.ranking;
+            turn.ranking = understood.ranking;
         }
         turn
     }

@@ -372,9 +372,13 @@ pub(crate) async fn run_turn(api: &Api, input: TurnInput) -> Result<TurnOutput, 
             turn.messages.extend(result.messages);
         }
     }
-    let intents = std::mem::take(&mut turn.ranking)
-        .into_iter()
-        .map(|(name, confidence)| IntentScore { name, confidence })
+    let intents = turn
+        .ranking
+        .iter()
+        .filter_map(|&(k, confidence)| {
+            let name = api.intent_names.get(k)?.clone();
+            Some(IntentScore { name, confidence })
+        })
         .collect();
     let mut stored = vec![NewMessage {
         author: Author::Visitor,

@@ -43,7 +43,9 @@ use tower_http::services::ServeDir;
 /// Everything the JSON API works with.
 pub struct Api {
     /// The bot that answers `/api/v1/chat`.
-    pub model: Option<Arc<Model>>,
+    model: Option<Arc<Model>>,
+    /// Its intents' names, shared: each answer's ranking refers to them instead of copying ten.
+    intent_names: Vec<Arc<str>>,
     gateway: gateway::Gateway,
     /// Sessions and messages (a database's turns committed in groups by one writer thread).
     history: history::History,
@@ -66,8 +68,16 @@ impl Api {
         limits: RateLimits,
         store: Arc<dyn Storage>,
     ) -> Api {
+        let intent_names = model.as_ref().map_or_else(Vec::new, |m| {
+            m.classifier()
+                .labels()
+                .iter()
+                .map(|l| Arc::from(l.as_str()))
+                .collect()
+        });
         Api {
             model: model.map(Arc::new),
+            intent_names,
             gateway: gateway::Gateway::new(keys, limits),
             history: history::History::new(store),
             metrics: Arc::default(),
