@@ -2,10 +2,11 @@
 //! `chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID` holds many WebSocket sessions with
 //! heartbeats and reports disconnects and the server's memory per connection;
 //! `chatlet-load rest ADDR KEY SECONDS CONNECTIONS [new|conversation]` measures
-//! `POST /api/v1/chat` beside a bare axum handler served from this process in the same run, the
-//! two taking turns: each request starts a new session (`new`, the default), or each connection
-//! carries on one conversation, sending back the `session_id` of its first answer. Results are
-//! one JSON line.
+//! `POST /api/v1/chat` beside a bare axum handler measured in the same run, the two taking
+//! turns: each request starts a new session (`new`, the default), or each connection carries on
+//! one conversation, sending back the `session_id` of its first answer. Results are one JSON
+//! line. `chatlet-load bare` is that handler's server: a process of its own, as `chatlet serve`
+//! is, which prints its address and stops when its standard input closes.
 
 use anyhow::{Context, Result, bail};
 use futures_util::{SinkExt, StreamExt};
@@ -56,8 +57,9 @@ fn main() -> Result<()> {
                 conversation,
             ))?
         }
+        Some("bare") if args.len() == 1 => return runtime.block_on(serve_bare()),
         _ => bail!(
-            "usage: chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID | rest ADDR KEY SECONDS CONNECTIONS [new|conversation]"
+            "usage: chatlet-load sockets ADDR KEY SESSIONS SECONDS SERVER_PID | rest ADDR KEY SECONDS CONNECTIONS [new|conversation] | bare"
         ),
     };
     println!("{result}");
@@ -194,8 +196,10 @@ async fn hold(
     Ok(())
 }
 
-/// A bare axum handler on 127.0.0.1:0 in this process: the baseline for REST throughput.
-async fn bare_server() -> Result<SocketAddr> {
+/// Serves the bare axum handler on 127.0.0.1:0 (`chatlet-load bare`), prints its address, and
+/// exits when standard input reaches its end, so that it never outlives the run that started
+/// it.
+async fn serve_bare() -> Result<()> {
     let app = axum::Router::new().route(
         "/api/v1/chat",
         // A session id too, so that a conversation's client does the same work on both sides.
@@ -204,11 +208,49 @@ async fn bare_server() -> Result<SocketAddr> {
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+    println!("{}", listener.local_addr()?);
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
     });
-    Ok(address)
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// The bare handler's server, a child process: the baseline for REST throughput. It runs in a
+/// process of its own with the same runtime as `chatlet serve` (a worker per core), so that
+/// both sides pay the same cross-process wake-ups; served from the generator's own runtime, a
+/// worker could take a request from its client to the handler and back without a switch.
+struct BareServer {
+    child: std::process::Child,
+    address: SocketAddr,
+}
+
+impl BareServer {
+    fn start() -> Result<BareServer> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .arg("bare")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("cannot start the bare handler's server")?;
+        let mut line = String::new();
+        let stdout = child.stdout.take().context("no output from the bare server")?;
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        let address = line
+            .trim()
+            .parse()
+            .with_context(|| format!("the bare server printed `{}`", line.trim()))?;
+        Ok(BareServer { child, address })
+    }
+}
+
+impl Drop for BareServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Requests/s and latency of `POST /api/v1/chat` on chatlet and on the bare handler, each for
@@ -222,7 +264,8 @@ async fn rest(
     connections: usize,
     conversation: bool,
 ) -> Result<Value> {
-    let bare = bare_server().await?;
+    let bare_server = BareServer::start()?;
+    let bare = bare_server.address;
     let queries = [
         "what is my account balance",
         "how do I change my pin",
