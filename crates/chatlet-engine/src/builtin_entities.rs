@@ -755,12 +755,18 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
                 (day, hour)
             };
             let first_digit = chars[i..i + n].iter().find(|c| c.is_ascii_digit());
-            let hour = if day == now.date
-                && (1..12).contains(&hour)
+            let bare_hour = (1..12).contains(&hour)
                 && !names_half_of_day(&chars[i..i + n])
-                && first_digit != Some(&'0')
-                && (hour, minute) < (now.hour, now.minute)
-            {
+                && first_digit != Some(&'0');
+            // On another day there is no "next to come": 明天3点 and "tomorrow at 5" are read
+            // as people make appointments, one to six in the afternoon and seven to eleven in
+            // the morning (凌晨3点, 5am and 05:00 say otherwise).
+            let hour = if bare_hour
+                && if day == now.date {
+                    (hour, minute) < (now.hour, now.minute)
+                } else {
+                    hour <= LAST_AFTERNOON_HOUR
+                } {
                 hour + 12
             } else {
                 hour
@@ -769,6 +775,10 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
         });
     (date_only, with_time)
 }
+
+/// On a day other than today, an hour that names no half of the day up to this one is an
+/// afternoon hour (明天3点 is 15:00), and a later one a morning hour (明天8点 is 08:00).
+const LAST_AFTERNOON_HOUR: u32 = 6;
 
 /// True when a time's text says which half of the day it is in (下午, 早, 3pm, 3 p.m., noon).
 fn names_half_of_day(text: &[char]) -> bool {

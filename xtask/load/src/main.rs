@@ -236,7 +236,10 @@ impl BareServer {
             .spawn()
             .context("cannot start the bare handler's server")?;
         let mut line = String::new();
-        let stdout = child.stdout.take().context("no output from the bare server")?;
+        let stdout = child
+            .stdout
+            .take()
+            .context("no output from the bare server")?;
         std::io::BufReader::new(stdout).read_line(&mut line)?;
         let address = line
             .trim()
