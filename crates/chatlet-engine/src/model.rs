@@ -363,7 +363,15 @@ impl Model {
                 ),
             ));
         }
-        let model: Model = postcard::from_bytes(body).map_err(|e| corrupt(&e.to_string()))?;
+        // Two words of postcard's error, not its text: its messages would cost every widget
+        // download ~0.3 KB, and a bad table's own reason does not survive postcard anyway.
+        let model: Model = postcard::from_bytes(body).map_err(|e| {
+            corrupt(match e {
+                postcard::Error::DeserializeUnexpectedEnd => "it ends early",
+                postcard::Error::SerdeDeCustom => "a table in it does not check out",
+                _ => "its contents do not decode",
+            })
+        })?;
         if let Some(tagger) = &model.slot_tagger {
             tagger.check().map_err(|what| corrupt(&what))?;
         }
@@ -464,13 +472,15 @@ mod tests {
         let err = Model::from_bytes(&old).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ModelVersion);
         assert!(err.to_string().contains("format version 0"), "{err}");
-        for cut in [9, 12, 20, bytes.len() / 2, bytes.len() - 1] {
-            assert_eq!(
-                Model::from_bytes(&bytes[..cut]).unwrap_err().kind(),
-                ErrorKind::CorruptModel,
-                "cut at {cut}"
-            );
+        for cut in [12, 20, bytes.len() / 2, bytes.len() - 1] {
+            let err = Model::from_bytes(&bytes[..cut]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::CorruptModel, "cut at {cut}");
+            assert!(err.to_string().ends_with("damaged: it ends early"), "{err}");
         }
+        assert_eq!(
+            Model::from_bytes(&bytes[..9]).unwrap_err().kind(),
+            ErrorKind::CorruptModel
+        );
     }
 
     #[test]
