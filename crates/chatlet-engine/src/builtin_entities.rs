@@ -6,10 +6,11 @@
 //!
 //! Values are normalized strings: numbers as decimals (`350`, `1.5`), money as `50 CNY`,
 //! percentages as `15%` (a discount as the share paid: 八折 is `80%`), dates as `2026-11-23` (a
-//! whole week, month or year as its first and last day, `2026-11-23/2026-11-29`), times as
-//! `2026-11-23T15:00`, durations in ISO 8601 (`PT2H`, `P3D`), phones in E.164
-//! (`+8613812345678`), emails lowercased, URLs as written. A round number with 多 after it
-//! (三百多, 20多块, 三个多小时) is worth the round number, its lower bound.
+//! whole week, month, year or third of a month (下月初, 中旬) as its first and last day,
+//! `2026-11-23/2026-11-29`), times as `2026-11-23T15:00`, durations in ISO 8601 (`PT2H`,
+//! `P3D`), phones in E.164 (`+8613812345678`), emails lowercased, URLs as written. A round
+//! number with 多 after it (三百多, 20多块, 三个多小时) is worth the round number, its lower
+//! bound.
 
 use crate::calendar::{Date, ReferenceTime, days_in_month};
 use crate::corpus::Mention;
@@ -1072,6 +1073,11 @@ fn month_from(date: Date, shift: i64) -> Option<(i32, u32)> {
 /// single day is named, so 下周一 and 下个月5号 stay days.
 fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)> {
     const SPANS: [&str; 3] = ["week", "month", "year"];
+    // The days of a month the period covers, whether its month went unnamed (月初), and whether
+    // only a third of the month makes it a period (12月初, 月初; not 12月, 月).
+    let mut days = (1, 31);
+    let mut bare_month = false;
+    let mut needs_part = false;
     let (span, shift, n) = if word_starts_here(chars, at)
         && let Some((k, n)) = starts_any(chars, at, &["next ", "this ", "last "])
     {
@@ -1089,26 +1095,68 @@ fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)>
             (2, [1, 0, -1][k], n)
         } else if let Some((k, n)) = starts_any_by(chars, at, MONTH_NAMES, |m| m.0) {
             (1, MONTH_NAMES[k].1, n)
+        } else if let Some((month, m)) = small_number(chars, at).filter(|&(month, m)| {
+            (1..=12).contains(&month)
+                && chars.get(at + m) == Some(&'月')
+                && (at == 0 || chars[at - 1] != '年')
+        }) {
+            // 12月初: this year's, or the next to come (2027年12月初 names its year: not read).
+            needs_part = true;
+            (
+                1,
+                (i64::from(month) - i64::from(today.month)).rem_euclid(12),
+                m + 1,
+            )
+        } else if chars.get(at) == Some(&'月') {
+            // 月初 alone; not the end of a longer name (三个月, 十二月, 每月).
+            if at > 0
+                && "0123456789零一二三四五六七八九十两个几半每上下本这".contains(chars[at - 1])
+            {
+                return None;
+            }
+            bare_month = true;
+            needs_part = true;
+            (1, 0, 1)
         } else {
             let (k, p) = starts_any_by(chars, at, WEEK_PREFIXES, |w| w.0)?;
             let (_, w) = starts_any(chars, at + p, &["星期", "礼拜", "周"])?;
             (0, WEEK_PREFIXES[k].1, p + w)
         };
-        // 下周边 (the nearby), 上月球 (onto the moon), 今年级: the name begins a longer word.
-        if chars
-            .get(at + named.2)
-            .is_some_and(|&c| "边报期刊末底初级球饼".contains(c))
+        // 下月初, 本月中旬: a third of the month.
+        if named.0 == 1
+            && let Some((k, m)) = starts_any(chars, at + named.2, &MONTH_PARTS)
+        {
+            days = MONTH_PART_DAYS[k];
+            (named.0, named.1, named.2 + m)
+        } else if needs_part
+            // 下周边 (the nearby), 上月球 (onto the moon), 今年级: the name begins a longer word.
+            || chars
+                .get(at + named.2)
+                .is_some_and(|&c| "边报期刊末底初级球饼".contains(c))
         {
             return None;
+        } else {
+            named
         }
-        named
     };
     let (from, to) = match span {
         0 => (week_day(today, shift, 0), week_day(today, shift, 6)),
         1 => {
-            let (year, month) = month_from(today, shift)?;
-            let last = days_in_month(year, month);
-            (Date::new(year, month, 1)?, Date::new(year, month, last)?)
+            let month = |shift| {
+                let (year, month) = month_from(today, shift)?;
+                let last = days.1.min(days_in_month(year, month));
+                Some((
+                    Date::new(year, month, days.0)?,
+                    Date::new(year, month, last)?,
+                ))
+            };
+            let (from, to) = month(shift)?;
+            // 月初 alone is next month's once this month's has passed.
+            if bare_month && to < today {
+                month(1)?
+            } else {
+                (from, to)
+            }
         }
         _ => {
             let (year, _) = month_from(today, 12 * shift)?;
@@ -1117,6 +1165,11 @@ fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)>
     };
     Some((from, to, n))
 }
+
+/// The thirds of a month (初 is the first), and the first and last days of each: 下月初,
+/// 本月中旬, 月初 are periods.
+const MONTH_PARTS: [&str; 4] = ["初", "上旬", "中旬", "下旬"];
+const MONTH_PART_DAYS: [(u32, u32); 4] = [(1, 10), (1, 10), (11, 20), (21, 31)];
 
 /// The Saturday of the weekend `shift` weeks from this one; on a Sunday, this weekend is today.
 fn weekend(today: Date, shift: i64) -> Date {
@@ -1635,6 +1688,19 @@ mod tests {
         assert_eq!(values("25多"), [pair("number", "25")]);
         // 下周 and 下月 inside other words: 一下 (a bit) then 周报 (weekly report) or 月饼.
         assert!(found("看一下周报").is_empty());
+        // 每月初 is every month's start, not one period; 三个月 is a duration.
+        assert!(
+            values("每月初结算").is_empty(),
+            "{:?}",
+            values("每月初结算")
+        );
+        assert_eq!(values("三个月初"), [pair("duration", "P3M")]);
+        // A third of a month with its year named is not read as this year's.
+        assert!(
+            !values("2027年12月初")
+                .iter()
+                .any(|(_, v)| v.contains("2026-12"))
+        );
         assert!(found("尝一下月饼").is_empty());
         assert!(found("next weekly meeting").is_empty());
         // A named day of a period stays a day.
