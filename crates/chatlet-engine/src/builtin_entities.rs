@@ -710,6 +710,13 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
         if let Some(n) = starts(chars, i, "的") {
             i += n;
         }
+        // "tomorrow from 3pm to 5pm", "friday between 2pm and 4pm": the range's start is the
+        // day's (and its end follows the start, see `range_end`).
+        if let Some((_, n)) = starts_any(chars, i, &["from ", "between "])
+            && time_of_day(chars, i + n).is_some()
+        {
+            i += n;
+        }
     }
     let evening = day_before.is_some() && starts(chars, at, "tonight").is_some();
     let with_time = time_of_day(chars, i)
@@ -731,7 +738,17 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
                             end = after + n;
                             day
                         }
-                        None => now.date,
+                        // 3pm-5pm tomorrow, from 3pm to 5pm on friday: the day after the range
+                        // is its start's too (the end is read on its own, day and all).
+                        None => starts_any(chars, after, &["-", "to ", "and "])
+                            .and_then(|(_, c)| {
+                                let to = after + c + spaces(chars, after + c);
+                                let (_, _, m) = time_of_day(chars, to)?;
+                                let day = to + m + spaces(chars, to + m);
+                                let on = starts(chars, day, "on ").unwrap_or(0);
+                                date(chars, day + on, now)
+                            })
+                            .map_or(now.date, |(day, _)| day),
                     }
                 }
             };
@@ -797,8 +814,11 @@ fn names_half_of_day(text: &[char]) -> bool {
 /// names none. Any other time is returned as it was.
 fn range_end(between: &[char], begins: usize, first: &str, end: String) -> String {
     let mut i = spaces(between, 0);
-    let Some((_, n)) = starts_any(between, i, &["到", "至", "-", "~", "～", "—", "to "])
-    else {
+    let Some((_, n)) = starts_any(
+        between,
+        i,
+        &["到", "至", "-", "~", "～", "—", "to ", "and "],
+    ) else {
         return end;
     };
     i += n;
@@ -1668,6 +1688,20 @@ mod tests {
             [pair("time", "2026-11-23T19:00"), pair("number", "4")]
         );
         // The end of a range keeps the start's day and afternoon.
+        // A day named before "from"/"between" or after the range's end is the start's too.
+        for (text, day) in [
+            ("tomorrow from 3pm to 5pm", "2026-11-23"),
+            ("friday between 2pm and 4pm", "2026-11-27"),
+            ("3pm-5pm tomorrow", "2026-11-23"),
+            ("from 2pm to 4pm on friday", "2026-11-27"),
+        ] {
+            let times: Vec<String> = values(text).into_iter().map(|(_, v)| v).collect();
+            assert_eq!(times.len(), 2, "{text}: {times:?}");
+            assert!(
+                times.iter().all(|t| t.starts_with(day)),
+                "{text}: {times:?}"
+            );
+        }
         assert_eq!(
             values("明天下午两点到四点有空"),
             [
