@@ -266,7 +266,7 @@ pub(crate) fn section(result: &Value) -> String {
          | unexpected disconnects | {} | 0 | {} |\n\
          | server memory per connection | {:.1} KB | ≤ 10 KB | {} |\n\
          | `POST /api/v1/chat` ({}), 32 connections, 10 s, history in memory | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
-         | bare axum handler, same run | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
+         | bare axum handler (a process of its own, as `chatlet serve` is), same run | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
          | chatlet / bare throughput | {:.0}% | ≥ 50% | {} |\n\
          | the same, each connection carrying on one conversation (`session_id` sent back): chatlet, bare | {:.0}, {:.0} req/s (p50 {:.0} µs, p99 {:.0} µs) | – | – |\n\
          | chatlet / bare throughput, conversations | {:.0}% | ≥ 50% | {} |\n\
