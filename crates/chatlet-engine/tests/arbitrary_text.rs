@@ -110,6 +110,19 @@ fn arbitrary_unicode_gets_a_well_formed_answer() {
             "two hundred and",
             " ",
             "号",
+            "月",
+            "初",
+            "下月",
+            "中旬",
+            "12月",
+            "tomorrow",
+            " from ",
+            " between ",
+            "3pm",
+            "-",
+            " to ",
+            " and ",
+            "at 5",
         ];
         let dense: String = (0..cases.below(12))
             .map(|_| pieces[cases.below(pieces.len() as u64) as usize])
