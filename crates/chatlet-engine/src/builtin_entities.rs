@@ -744,9 +744,9 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
                             .and_then(|(_, c)| {
                                 let to = after + c + spaces(chars, after + c);
                                 let (_, _, m) = time_of_day(chars, to)?;
-                                let day = to + m + spaces(chars, to + m);
-                                let on = starts(chars, day, "on ").unwrap_or(0);
-                                date(chars, day + on, now)
+                                let named_at = to + m + spaces(chars, to + m);
+                                let on = starts(chars, named_at, "on ").unwrap_or(0);
+                                date(chars, named_at + on, now)
                             })
                             .map_or(now.date, |(day, _)| day),
                     }
@@ -1688,20 +1688,6 @@ mod tests {
             [pair("time", "2026-11-23T19:00"), pair("number", "4")]
         );
         // The end of a range keeps the start's day and afternoon.
-        // A day named before "from"/"between" or after the range's end is the start's too.
-        for (text, day) in [
-            ("tomorrow from 3pm to 5pm", "2026-11-23"),
-            ("friday between 2pm and 4pm", "2026-11-27"),
-            ("3pm-5pm tomorrow", "2026-11-23"),
-            ("from 2pm to 4pm on friday", "2026-11-27"),
-        ] {
-            let times: Vec<String> = values(text).into_iter().map(|(_, v)| v).collect();
-            assert_eq!(times.len(), 2, "{text}: {times:?}");
-            assert!(
-                times.iter().all(|t| t.starts_with(day)),
-                "{text}: {times:?}"
-            );
-        }
         assert_eq!(
             values("明天下午两点到四点有空"),
             [
@@ -1716,6 +1702,20 @@ mod tests {
                 pair("time", "2026-11-23T17:00")
             ]
         );
+        // A day named before "from"/"between" or after the range's end is the start's too.
+        for (text, day) in [
+            ("tomorrow from 3pm to 5pm", "2026-11-23"),
+            ("friday between 2pm and 4pm", "2026-11-27"),
+            ("3pm-5pm tomorrow", "2026-11-23"),
+            ("from 2pm to 4pm on friday", "2026-11-27"),
+        ] {
+            let times: Vec<String> = values(text).into_iter().map(|(_, v)| v).collect();
+            assert_eq!(times.len(), 2, "{text}: {times:?}");
+            assert!(
+                times.iter().all(|t| t.starts_with(day)),
+                "{text}: {times:?}"
+            );
+        }
         // 多 after a number that is not round, or in 多少 (how much), is not "and some".
         assert_eq!(values("两天多少钱"), [pair("duration", "P2D")]);
         assert_eq!(values("三百多少钱"), [pair("number", "300")]);
