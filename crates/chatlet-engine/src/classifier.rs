@@ -5,9 +5,10 @@
 
 use crate::features::{self, FeatureId};
 use crate::numeric::{self, Rng};
+use crate::postcard_reader::{Decode, Fault, Reader};
 use crate::sparse_table::{Row, SparseTable};
 use crate::text;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Training settings. `Default` is the one configuration used for every bot and data set.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,8 +58,8 @@ pub struct Progress {
 
 /// A trained classifier: a sparse weight table indexed by feature. Serialized inside the model
 /// file in a compact, delta-encoded form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "StoredClassifier", into = "StoredClassifier")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "StoredClassifier")]
 pub struct IntentClassifier {
     labels: Vec<String>,
     /// One row of class weights per known feature.
@@ -703,7 +704,7 @@ fn pick_threshold(labels: usize, held_out: &[(f32, bool, bool)]) -> (f32, Option
 }
 
 /// The classifier as stored; the idf values are quantized to a byte.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct StoredClassifier {
     labels: Vec<String>,
     table: SparseTable,
@@ -727,6 +728,22 @@ impl From<IntentClassifier> for StoredClassifier {
             coverage_power: c.coverage_power,
             threshold: c.threshold,
         }
+    }
+}
+
+impl Decode for IntentClassifier {
+    fn decode(r: &mut Reader<'_>) -> Result<IntentClassifier, Fault> {
+        let stored = StoredClassifier {
+            labels: r.read()?,
+            table: r.read()?,
+            idf: r.read()?,
+            unknown_idf: r.read()?,
+            bias: r.read()?,
+            temperature: r.read()?,
+            coverage_power: r.read()?,
+            threshold: r.read()?,
+        };
+        Ok(IntentClassifier::try_from(stored)?)
     }
 }
 
@@ -1042,8 +1059,6 @@ mod tests {
     #[test]
     fn stored_form_round_trips() {
         let model = toy();
-        let bytes = postcard::to_allocvec(&model).unwrap();
-        let back: IntentClassifier = postcard::from_bytes(&bytes).unwrap();
-        assert_eq!(back, model);
+        assert_eq!(crate::postcard_reader::round_trip(&model), model);
     }
 }

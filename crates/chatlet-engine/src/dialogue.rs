@@ -5,11 +5,12 @@
 
 use crate::calendar::ReferenceTime;
 use crate::corpus::Mention;
+use crate::postcard_reader::decode_fields;
 use crate::slots::Slots;
 use serde::{Deserialize, Serialize};
 
 /// One way of answering: text with `{slot}` templates, and optional buttons, image and link.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Response {
     /// The text; `{name}` is replaced by the slot's value (Markdown is allowed).
     pub text: String,
@@ -24,7 +25,7 @@ pub struct Response {
 }
 
 /// A quick-reply button.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Button {
     /// What the button shows.
     pub title: String,
@@ -33,7 +34,7 @@ pub struct Button {
 }
 
 /// A link card.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Link {
     /// The card's title.
     pub title: String,
@@ -42,7 +43,7 @@ pub struct Link {
 }
 
 /// A form: slots to collect, one question each, then a final response or action.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Form {
     /// The form's name.
     pub name: String,
@@ -55,7 +56,7 @@ pub struct Form {
 }
 
 /// One slot of a form.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FormSlot {
     /// The slot's name (also the entity that fills it).
     pub name: String,
@@ -66,7 +67,7 @@ pub struct FormSlot {
 }
 
 /// A named action the host runs (a JavaScript hook in the widget, a webhook on the server).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Action {
     /// The action's name.
     pub name: String,
@@ -77,7 +78,7 @@ pub struct Action {
 }
 
 /// What an intent leads to.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct IntentRule {
     /// A short label for clarification buttons.
     pub title: String,
@@ -92,7 +93,7 @@ pub struct IntentRule {
 }
 
 /// The bot's whole dialogue policy, stored in the model.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Policy {
     /// Per intent, in the classifier's label order.
     pub intents: Vec<IntentRule>,
@@ -111,6 +112,45 @@ pub struct Policy {
     /// Slots kept when a session starts over.
     pub carry_over: Vec<String>,
 }
+
+decode_fields!(Response {
+    text,
+    buttons,
+    image,
+    link,
+    when
+});
+decode_fields!(Button { title, payload });
+decode_fields!(Link { title, url });
+decode_fields!(Form {
+    name,
+    slots,
+    done,
+    action
+});
+decode_fields!(FormSlot { name, ask, invalid });
+decode_fields!(Action {
+    name,
+    fallback,
+    timeout_ms
+});
+decode_fields!(IntentRule {
+    title,
+    responses,
+    action,
+    form,
+    handoff
+});
+decode_fields!(Policy {
+    intents,
+    forms,
+    actions,
+    clarify,
+    fallback,
+    handoff_button,
+    session_minutes,
+    carry_over,
+});
 
 /// A form being filled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

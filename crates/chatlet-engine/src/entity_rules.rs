@@ -6,11 +6,12 @@ use crate::builtin_entities;
 use crate::calendar::ReferenceTime;
 use crate::corpus::Mention;
 use crate::pattern::Pattern;
+use crate::postcard_reader::{Decode, Fault, Reader};
 use crate::text::{self, TokenKind, fold_char};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// One declared entity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum EntityRule {
     /// Canonical values, each with its synonyms; `fuzzy` also accepts one typo in longer words.
     Lookup {
@@ -28,11 +29,8 @@ pub enum EntityRule {
 }
 
 /// The declared entities of a bot, by name, with their regular expressions compiled.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(
-    try_from = "Vec<(String, EntityRule)>",
-    into = "Vec<(String, EntityRule)>"
-)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(into = "Vec<(String, EntityRule)>")]
 pub struct EntityRules {
     rules: Vec<(String, EntityRule)>,
     compiled: Vec<Option<Pattern>>,
@@ -50,11 +48,24 @@ impl From<EntityRules> for Vec<(String, EntityRule)> {
     }
 }
 
-impl TryFrom<Vec<(String, EntityRule)>> for EntityRules {
-    type Error = String;
+impl Decode for EntityRule {
+    fn decode(r: &mut Reader<'_>) -> Result<EntityRule, Fault> {
+        Ok(match r.variant()? {
+            0 => EntityRule::Lookup {
+                values: r.read()?,
+                fuzzy: r.read()?,
+            },
+            1 => EntityRule::Pattern(r.read()?),
+            2 => EntityRule::Builtin(r.read()?),
+            3 => EntityRule::Learned,
+            _ => return Err(Fault::Malformed),
+        })
+    }
+}
 
-    fn try_from(rules: Vec<(String, EntityRule)>) -> Result<EntityRules, String> {
-        EntityRules::new(rules)
+impl Decode for EntityRules {
+    fn decode(r: &mut Reader<'_>) -> Result<EntityRules, Fault> {
+        Ok(EntityRules::new(r.read()?)?)
     }
 }
 

@@ -24,6 +24,7 @@ mod model;
 mod numerals;
 mod numeric;
 pub mod pattern;
+mod postcard_reader;
 mod script_variants;
 mod simd;
 pub mod slot_tagger;

@@ -2,18 +2,25 @@
 //! 请问), so that visitors from Taiwan or Hong Kong are understood by a bot written in simplified
 //! Chinese. A model keeps only the pairs its own characters need, so the widget carries no table.
 
+use crate::postcard_reader::{Decode, Fault, Reader};
 use crate::traditional_chinese::PAIRS;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// Character replacements applied to a visitor's text before it is understood: each pair is a
 /// traditional character and the simplified one the model knows, sorted by the first. Stored
 /// as one string of pairs (the widget already reads strings; a list of `char`s would add code).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(into = "String")]
 pub(crate) struct ScriptVariants {
     pub(crate) pairs: Vec<(char, char)>,
+}
+
+impl Decode for ScriptVariants {
+    fn decode(r: &mut Reader<'_>) -> Result<ScriptVariants, Fault> {
+        Ok(ScriptVariants::from(r.read::<String>()?))
+    }
 }
 
 impl From<String> for ScriptVariants {

@@ -5,10 +5,11 @@
 //! weights are kept dense, which is faster to add.
 
 use crate::features::{FEATURE_BITS, FeatureId};
-use serde::{Deserialize, Serialize};
+use crate::postcard_reader::{Decode, Fault, Reader};
+use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "StoredTable", into = "StoredTable")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "StoredTable")]
 pub(crate) struct SparseTable {
     /// Width of a dense row (number of classes or tags).
     columns: usize,
@@ -336,7 +337,7 @@ impl FeatureIndex {
 
 /// The table as stored: sorted ids as deltas, rows as lengths, columns as deltas within a row
 /// and weights as 8-bit multiples of `step`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct StoredTable {
     columns: u32,
     feature_deltas: Vec<u32>,
@@ -379,6 +380,20 @@ impl From<SparseTable> for StoredTable {
             weights,
             step: t.step,
         }
+    }
+}
+
+impl Decode for SparseTable {
+    fn decode(r: &mut Reader<'_>) -> Result<SparseTable, Fault> {
+        let stored = StoredTable {
+            columns: r.read()?,
+            feature_deltas: r.read()?,
+            row_lengths: r.read()?,
+            column_deltas: r.read()?,
+            weights: r.read()?,
+            step: r.read()?,
+        };
+        Ok(SparseTable::try_from(stored)?)
     }
 }
 
@@ -449,9 +464,7 @@ mod tests {
         table.add_row(table.row(40).unwrap(), 2.0, &mut out);
         assert!((out[0] - 1.0).abs() < 0.02 && out[1] == 0.0 && (out[2] - 4.0).abs() < 0.02);
         assert_eq!(table.row(9), None);
-        let back: SparseTable =
-            postcard::from_bytes(&postcard::to_allocvec(&table).unwrap()).unwrap();
-        assert_eq!(back, table);
+        assert_eq!(crate::postcard_reader::round_trip(&table), table);
         let (small, _) = SparseTable::compress(3, &vocabulary, &dense, 2, 0.0);
         assert_eq!(small.weight_count(), 2);
     }
@@ -557,8 +570,7 @@ mod tests {
                 assert!((got - expected).abs() < 0.02, "row {row} column {k}: {got}");
             }
         }
-        let stored = postcard::to_allocvec(&table).unwrap();
-        let back: SparseTable = postcard::from_bytes(&stored).unwrap();
+        let back = crate::postcard_reader::round_trip(&table);
         assert_eq!(back, table);
         // Cells come back in column order, as they were stored before dense rows existed.
         let cells: Vec<u16> = back.row_cells(1).map(|(column, _)| column).collect();
