@@ -732,18 +732,31 @@ impl From<IntentClassifier> for StoredClassifier {
 }
 
 impl Decode for IntentClassifier {
-    fn decode(r: &mut Reader<'_>) -> Result<IntentClassifier, Fault> {
+    fn decode(r: &mut Reader<'_>) -> IntentClassifier {
         let stored = StoredClassifier {
-            labels: r.read()?,
-            table: r.read()?,
-            idf: r.read()?,
-            unknown_idf: r.read()?,
-            bias: r.read()?,
-            temperature: r.read()?,
-            coverage_power: r.read()?,
-            threshold: r.read()?,
+            labels: r.read(),
+            table: r.read(),
+            idf: r.read(),
+            unknown_idf: r.read(),
+            bias: r.read(),
+            temperature: r.read(),
+            coverage_power: r.read(),
+            threshold: r.read(),
         };
-        Ok(IntentClassifier::try_from(stored)?)
+        IntentClassifier::try_from(stored).unwrap_or_else(|reason| {
+            r.fail(Fault::Table(reason));
+            // Never used: the reader's fault fails the model's loading.
+            IntentClassifier {
+                labels: Vec::new(),
+                table: SparseTable::default(),
+                idf: Vec::new(),
+                unknown_idf: 0.0,
+                bias: Vec::new(),
+                temperature: 1.0,
+                coverage_power: 0.0,
+                threshold: 0.0,
+            }
+        })
     }
 }
 

@@ -49,23 +49,29 @@ impl From<EntityRules> for Vec<(String, EntityRule)> {
 }
 
 impl Decode for EntityRule {
-    fn decode(r: &mut Reader<'_>) -> Result<EntityRule, Fault> {
-        Ok(match r.variant()? {
+    fn decode(r: &mut Reader<'_>) -> EntityRule {
+        match r.variant() {
             0 => EntityRule::Lookup {
-                values: r.read()?,
-                fuzzy: r.read()?,
+                values: r.read(),
+                fuzzy: r.read(),
             },
-            1 => EntityRule::Pattern(r.read()?),
-            2 => EntityRule::Builtin(r.read()?),
+            1 => EntityRule::Pattern(r.read()),
+            2 => EntityRule::Builtin(r.read()),
             3 => EntityRule::Learned,
-            _ => return Err(Fault::Malformed),
-        })
+            _ => {
+                r.fail(Fault::Malformed);
+                EntityRule::Learned
+            }
+        }
     }
 }
 
 impl Decode for EntityRules {
-    fn decode(r: &mut Reader<'_>) -> Result<EntityRules, Fault> {
-        Ok(EntityRules::new(r.read()?)?)
+    fn decode(r: &mut Reader<'_>) -> EntityRules {
+        EntityRules::new(r.read()).unwrap_or_else(|reason| {
+            r.fail(Fault::Table(reason));
+            EntityRules::default()
+        })
     }
 }
 

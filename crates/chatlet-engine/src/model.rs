@@ -376,14 +376,13 @@ impl Model {
             ));
         }
         let mut reader = Reader::new(body);
-        let model: Model = reader.read().map_err(|fault| match fault {
+        let model: Model = reader.read();
+        reader.finish().map_err(|fault| match fault {
             Fault::EndsEarly => corrupt("it ends early"),
             Fault::Malformed => corrupt("its contents do not decode"),
             Fault::Table(reason) => corrupt(&reason),
+            Fault::LeftOver => corrupt("it goes on after its end"),
         })?;
-        if !reader.is_done() {
-            return Err(corrupt("it goes on after its end"));
-        }
         if let Some(tagger) = &model.slot_tagger {
             tagger.check().map_err(|what| corrupt(&what))?;
         }

@@ -16,151 +16,185 @@ pub(crate) enum Fault {
     Malformed,
     /// The values decode but do not fit together; the reason says how.
     Table(String),
+    /// Bytes are left after the last value.
+    LeftOver,
 }
 
-impl From<String> for Fault {
-    fn from(reason: String) -> Fault {
-        Fault::Table(reason)
-    }
-}
-
-/// A cursor over the body.
+/// A cursor over the body that remembers its first fault. After a fault every read gives a
+/// zero, an empty text or an empty list, and the caller asks [`Reader::finish`] at the end:
+/// reads that cannot fail leave the decoding of each type without error paths, and those paths
+/// (dropping whatever had been read so far) were most of the code serde's decoding brought.
 pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
+    fault: Option<Fault>,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Reader<'a> {
-        Reader { bytes }
+        Reader { bytes, fault: None }
     }
 
-    /// True when every byte has been read.
-    pub(crate) fn is_done(&self) -> bool {
-        self.bytes.is_empty()
+    /// Records a fault (the first one counts) and stops reading.
+    pub(crate) fn fail(&mut self, fault: Fault) {
+        self.fault.get_or_insert(fault);
+        self.bytes = &[];
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], Fault> {
-        let (taken, rest) = self.bytes.split_at_checked(n).ok_or(Fault::EndsEarly)?;
-        self.bytes = rest;
-        Ok(taken)
+    /// The first fault, if any, or bytes left over.
+    pub(crate) fn finish(self) -> Result<(), Fault> {
+        match self.fault {
+            Some(fault) => Err(fault),
+            None if !self.bytes.is_empty() => Err(Fault::LeftOver),
+            None => Ok(()),
+        }
     }
 
-    fn byte(&mut self) -> Result<u8, Fault> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn varint(&mut self) -> Result<u64, Fault> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Ok(value);
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        match self.bytes.split_at_checked(n) {
+            Some((taken, rest)) => {
+                self.bytes = rest;
+                taken
+            }
+            None => {
+                self.fail(Fault::EndsEarly);
+                &[]
             }
         }
-        Err(Fault::Malformed)
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.take(1).first().copied().unwrap_or(0)
+    }
+
+    fn varint(&mut self) -> u64 {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = self.byte();
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return value;
+            }
+        }
+        self.fail(Fault::Malformed);
+        0
+    }
+
+    /// A varint that must fit in `T`.
+    fn number<T: TryFrom<u64> + Default>(&mut self) -> T {
+        let wide = self.varint();
+        T::try_from(wide).unwrap_or_else(|_| {
+            self.fail(Fault::Malformed);
+            T::default()
+        })
     }
 
     /// A sequence's length, capped by the bytes left: every element takes at least one, so a
     /// damaged length cannot make a reader reserve more than the file holds.
-    fn length(&mut self) -> Result<usize, Fault> {
-        let n = usize::try_from(self.varint()?).map_err(|_| Fault::Malformed)?;
+    fn length(&mut self) -> usize {
+        let n: usize = self.number();
         if n > self.bytes.len() {
-            return Err(Fault::EndsEarly);
+            self.fail(Fault::EndsEarly);
+            return 0;
         }
-        Ok(n)
+        n
     }
 
     /// An enum's variant index.
-    pub(crate) fn variant(&mut self) -> Result<u32, Fault> {
-        Decode::decode(self)
+    pub(crate) fn variant(&mut self) -> u32 {
+        self.number()
     }
 
     /// Decodes a value of any type that can be decoded.
-    pub(crate) fn read<T: Decode>(&mut self) -> Result<T, Fault> {
+    pub(crate) fn read<T: Decode>(&mut self) -> T {
         T::decode(self)
     }
 }
 
-/// A type read from a model file, in the order and encoding serde and postcard write it.
-pub(crate) trait Decode: Sized {
-    fn decode(reader: &mut Reader<'_>) -> Result<Self, Fault>;
+/// A type read from a model file, in the order and encoding serde and postcard write it. On a
+/// fault it records it in the reader and gives any value: the caller discards it.
+pub(crate) trait Decode {
+    fn decode(reader: &mut Reader<'_>) -> Self;
 }
 
 impl Decode for u8 {
-    fn decode(reader: &mut Reader<'_>) -> Result<u8, Fault> {
+    fn decode(reader: &mut Reader<'_>) -> u8 {
         reader.byte()
     }
 }
 
 impl Decode for i8 {
-    fn decode(reader: &mut Reader<'_>) -> Result<i8, Fault> {
-        Ok(reader.byte()? as i8)
+    fn decode(reader: &mut Reader<'_>) -> i8 {
+        reader.byte() as i8
     }
 }
 
 impl Decode for u16 {
-    fn decode(reader: &mut Reader<'_>) -> Result<u16, Fault> {
-        u16::try_from(reader.varint()?).map_err(|_| Fault::Malformed)
+    fn decode(reader: &mut Reader<'_>) -> u16 {
+        reader.number()
     }
 }
 
 impl Decode for u32 {
-    fn decode(reader: &mut Reader<'_>) -> Result<u32, Fault> {
-        u32::try_from(reader.varint()?).map_err(|_| Fault::Malformed)
+    fn decode(reader: &mut Reader<'_>) -> u32 {
+        reader.number()
     }
 }
 
 impl Decode for f32 {
-    fn decode(reader: &mut Reader<'_>) -> Result<f32, Fault> {
-        let b = reader.take(4)?;
-        Ok(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    fn decode(reader: &mut Reader<'_>) -> f32 {
+        match *reader.take(4) {
+            [a, b, c, d] => f32::from_le_bytes([a, b, c, d]),
+            _ => 0.0,
+        }
     }
 }
 
 impl Decode for bool {
-    fn decode(reader: &mut Reader<'_>) -> Result<bool, Fault> {
-        match reader.byte()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(Fault::Malformed),
+    fn decode(reader: &mut Reader<'_>) -> bool {
+        match reader.byte() {
+            0 => false,
+            1 => true,
+            _ => {
+                reader.fail(Fault::Malformed);
+                false
+            }
         }
     }
 }
 
 impl Decode for String {
-    fn decode(reader: &mut Reader<'_>) -> Result<String, Fault> {
-        let n = reader.length()?;
-        let bytes = reader.take(n)?;
-        std::str::from_utf8(bytes)
-            .map(str::to_owned)
-            .map_err(|_| Fault::Malformed)
+    fn decode(reader: &mut Reader<'_>) -> String {
+        let n = reader.length();
+        match std::str::from_utf8(reader.take(n)) {
+            Ok(text) => text.to_owned(),
+            Err(_) => {
+                reader.fail(Fault::Malformed);
+                String::new()
+            }
+        }
     }
 }
 
 impl<T: Decode> Decode for Option<T> {
-    fn decode(reader: &mut Reader<'_>) -> Result<Option<T>, Fault> {
-        Ok(match reader.read()? {
-            false => None,
-            true => Some(reader.read()?),
-        })
+    fn decode(reader: &mut Reader<'_>) -> Option<T> {
+        reader.read::<bool>().then(|| reader.read())
     }
 }
 
 impl<T: Decode> Decode for Vec<T> {
-    fn decode(reader: &mut Reader<'_>) -> Result<Vec<T>, Fault> {
-        let n = reader.length()?;
+    fn decode(reader: &mut Reader<'_>) -> Vec<T> {
+        let n = reader.length();
         let mut items = Vec::with_capacity(n);
         for _ in 0..n {
-            items.push(reader.read()?);
+            items.push(reader.read());
         }
-        Ok(items)
+        items
     }
 }
 
 impl<A: Decode, B: Decode> Decode for (A, B) {
-    fn decode(reader: &mut Reader<'_>) -> Result<(A, B), Fault> {
-        Ok((reader.read()?, reader.read()?))
+    fn decode(reader: &mut Reader<'_>) -> (A, B) {
+        (reader.read(), reader.read())
     }
 }
 
@@ -169,23 +203,20 @@ impl<A: Decode, B: Decode> Decode for (A, B) {
 macro_rules! decode_fields {
     ($name:ident { $($field:ident),* $(,)? }) => {
         impl $crate::postcard_reader::Decode for $name {
-            fn decode(
-                r: &mut $crate::postcard_reader::Reader<'_>,
-            ) -> Result<$name, $crate::postcard_reader::Fault> {
-                Ok($name { $($field: r.read()?),* })
+            fn decode(r: &mut $crate::postcard_reader::Reader<'_>) -> $name {
+                $name { $($field: r.read()),* }
             }
         }
     };
 }
 pub(crate) use decode_fields;
 
-/// Writes `value` as a model file does and reads it back by hand; the whole encoding must be read.
 #[cfg(test)]
 pub(crate) fn round_trip<T: serde::Serialize + Decode>(value: &T) -> T {
     let bytes = postcard::to_allocvec(value).unwrap();
     let mut reader = Reader::new(&bytes);
-    let back = reader.read().unwrap();
-    assert!(reader.is_done(), "bytes left over");
+    let back = reader.read();
+    assert_eq!(reader.finish(), Ok(()));
     back
 }
 
@@ -220,21 +251,28 @@ mod tests {
 
     #[test]
     fn damaged_bytes_are_refused_not_trusted() {
-        let read = |bytes: &[u8]| Reader::new(bytes).read::<Vec<String>>();
+        fn fault<T: Decode>(bytes: &[u8]) -> Result<(), Fault> {
+            let mut reader = Reader::new(bytes);
+            reader.read::<T>();
+            reader.finish()
+        }
         // A length beyond the bytes left, and one that runs out inside a string.
-        assert_eq!(read(&[0xff, 0xff, 0xff, 0xff, 0x0f]), Err(Fault::EndsEarly));
-        assert_eq!(read(&[1, 3, b'a']), Err(Fault::EndsEarly));
-        assert_eq!(read(&[1, 1, 0xff]), Err(Fault::Malformed));
+        assert_eq!(
+            fault::<Vec<String>>(&[0xff, 0xff, 0xff, 0xff, 0x0f]),
+            Err(Fault::EndsEarly)
+        );
+        assert_eq!(fault::<Vec<String>>(&[1, 3, b'a']), Err(Fault::EndsEarly));
+        assert_eq!(fault::<Vec<String>>(&[1, 1, 0xff]), Err(Fault::Malformed));
         // A varint longer than any number, a u16 out of range, a bool that is neither.
+        assert_eq!(fault::<u32>(&[0x80; 11]), Err(Fault::Malformed));
+        assert_eq!(fault::<u16>(&[0x80, 0x80, 0x04]), Err(Fault::Malformed));
+        assert_eq!(fault::<bool>(&[2]), Err(Fault::Malformed));
+        assert_eq!(fault::<f32>(&[]), Err(Fault::EndsEarly));
+        // The first fault is the one reported; and a value's end must be the body's.
         assert_eq!(
-            Reader::new(&[0x80; 11]).read::<u32>(),
+            fault::<(u16, f32)>(&[0x80, 0x80, 0x04]),
             Err(Fault::Malformed)
         );
-        assert_eq!(
-            Reader::new(&[0x80, 0x80, 0x04]).read::<u16>(),
-            Err(Fault::Malformed)
-        );
-        assert_eq!(Reader::new(&[2]).read::<bool>(), Err(Fault::Malformed));
-        assert_eq!(Reader::new(&[]).read::<f32>(), Err(Fault::EndsEarly));
+        assert_eq!(fault::<u8>(&[1, 2]), Err(Fault::LeftOver));
     }
 }

@@ -7,7 +7,7 @@ use crate::corpus::Mention;
 use crate::crf::{self, CrfOptions, allowed, continuation, openings};
 use crate::features::{FeatureId, hash};
 use crate::numeric::Rng;
-use crate::postcard_reader::{Decode, Fault, Reader};
+use crate::postcard_reader::{Decode, Reader};
 use crate::sparse_table::SparseTable;
 use crate::text::{self, Token, TokenKind};
 use serde::Serialize;
@@ -104,16 +104,16 @@ struct Gazetteer {
 }
 
 impl Decode for SlotTagger {
-    fn decode(r: &mut Reader<'_>) -> Result<SlotTagger, Fault> {
-        Ok(SlotTagger {
-            types: r.read()?,
-            emissions: r.read()?,
-            transitions: r.read()?,
+    fn decode(r: &mut Reader<'_>) -> SlotTagger {
+        SlotTagger {
+            types: r.read(),
+            emissions: r.read(),
+            transitions: r.read(),
             gazetteer: Gazetteer {
-                entries: r.read()?,
-                longest: r.read()?,
+                entries: r.read(),
+                longest: r.read(),
             },
-        })
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use crate::features::{FEATURE_BITS, FeatureId};
 use crate::postcard_reader::{Decode, Fault, Reader};
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// `Default` is a table with no rows, which finds nothing.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(into = "StoredTable")]
 pub(crate) struct SparseTable {
     /// Width of a dense row (number of classes or tags).
@@ -384,16 +385,19 @@ impl From<SparseTable> for StoredTable {
 }
 
 impl Decode for SparseTable {
-    fn decode(r: &mut Reader<'_>) -> Result<SparseTable, Fault> {
+    fn decode(r: &mut Reader<'_>) -> SparseTable {
         let stored = StoredTable {
-            columns: r.read()?,
-            feature_deltas: r.read()?,
-            row_lengths: r.read()?,
-            column_deltas: r.read()?,
-            weights: r.read()?,
-            step: r.read()?,
+            columns: r.read(),
+            feature_deltas: r.read(),
+            row_lengths: r.read(),
+            column_deltas: r.read(),
+            weights: r.read(),
+            step: r.read(),
         };
-        Ok(SparseTable::try_from(stored)?)
+        SparseTable::try_from(stored).unwrap_or_else(|reason| {
+            r.fail(Fault::Table(reason));
+            SparseTable::default()
+        })
     }
 }
 
