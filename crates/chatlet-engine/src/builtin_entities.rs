@@ -773,8 +773,16 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
                 (day, hour)
             };
             let first_digit = chars[i..i + n].iter().find(|c| c.is_ascii_digit());
+            // 3-5pm, 11-1pm, 9-11am: a start that names no half of the day takes its end's.
+            let start_named = names_half_of_day(&chars[i..i + n]);
+            let end_named = named_range_end(chars, i + n).filter(|_| !start_named);
+            let hour = match end_named {
+                Some(end) if hour < 12 && hour + 12 <= end => hour + 12,
+                _ => hour,
+            };
             let bare_hour = (1..12).contains(&hour)
-                && !names_half_of_day(&chars[i..i + n])
+                && !start_named
+                && end_named.is_none()
                 && first_digit != Some(&'0');
             // On another day there is no "next to come": 明天3点 and "tomorrow at 5" are read
             // as people make appointments, one to six in the afternoon and seven to eleven in
@@ -814,11 +822,7 @@ fn names_half_of_day(text: &[char]) -> bool {
 /// names none. Any other time is returned as it was.
 fn range_end(between: &[char], begins: usize, first: &str, end: String) -> String {
     let mut i = spaces(between, 0);
-    let Some((_, n)) = starts_any(
-        between,
-        i,
-        &["到", "至", "-", "~", "～", "—", "to ", "and "],
-    ) else {
+    let Some((_, n)) = starts_any(between, i, RANGE_CONNECTORS) else {
         return end;
     };
     i += n;
@@ -842,6 +846,31 @@ fn range_end(between: &[char], begins: usize, first: &str, end: String) -> Strin
         }
         _ => end,
     }
+}
+
+/// True when a range's connector and then a time follow `at` ("and" only after "between",
+/// which would end at `start`, where the range's start begins).
+fn starts_range(chars: &[char], start: usize, at: usize) -> bool {
+    let j = at + spaces(chars, at);
+    let Some((k, c)) = starts_any(chars, j, RANGE_CONNECTORS) else {
+        return false;
+    };
+    let between = start >= 8 && starts(chars, start - 8, "between ").is_some();
+    let to = j + c + spaces(chars, j + c);
+    (RANGE_CONNECTORS[k] != "and " || between) && time_of_day(chars, to).is_some()
+}
+
+/// What joins the start and the end of a time range.
+const RANGE_CONNECTORS: &[&str] = &["到", "至", "-", "~", "～", "—", "to ", "and "];
+
+/// The hour of a range's end that follows `at` and says which half of the day it is in (the
+/// 5pm of 3-5pm; 3-5点 says none).
+fn named_range_end(chars: &[char], at: usize) -> Option<u32> {
+    let j = at + spaces(chars, at);
+    let (_, c) = starts_any(chars, j, RANGE_CONNECTORS)?;
+    let to = j + c + spaces(chars, j + c);
+    let (hour, _, m) = time_of_day(chars, to)?;
+    names_half_of_day(&chars[to..to + m]).then_some(hour)
 }
 
 /// "at 9" after "tonight": an evening hour without am or pm.
@@ -1494,7 +1523,15 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     }
     // 三点, 3点半, 八点十五分, 十点一刻.
     let (hour, n) = small_number(chars, i)?;
-    let (_, mark) = starts_any(chars, i + n, &["点钟", "点", "點", "时"])?;
+    let Some((_, mark)) = starts_any(chars, i + n, &["点钟", "点", "點", "时"]) else {
+        // 3-5点, 下午三到五点, 3-5pm, between 3 and 5pm: a range's start may leave its mark to
+        // the end (which `date_time` reads for the half of the day).
+        return (hour < 24 && starts_range(chars, at, i + n)).then_some((
+            afternoon(hour, period),
+            0,
+            i + n - at,
+        ));
+    };
     let mut end = i + n + mark;
     let mut minute = 0;
     if let Some(m) = starts(chars, end, "半") {
@@ -1716,6 +1753,28 @@ mod tests {
                 "{text}: {times:?}"
             );
         }
+        // A range's start may leave its mark (点, pm) to the end, and takes the end's half of
+        // the day (at 10:00 today, 9 alone would be the next nine o'clock, 21:00).
+        for (text, start, end) in [
+            ("明天3-5点", "2026-11-23T15:00", "2026-11-23T17:00"),
+            ("下午三到五点", "2026-11-22T15:00", "2026-11-22T17:00"),
+            ("tomorrow 3-5pm", "2026-11-23T15:00", "2026-11-23T17:00"),
+            ("between 3 and 5pm", "2026-11-22T15:00", "2026-11-22T17:00"),
+            ("9-11am", "2026-11-22T09:00", "2026-11-22T11:00"),
+            ("11-1pm", "2026-11-22T11:00", "2026-11-22T13:00"),
+        ] {
+            assert_eq!(
+                values(text),
+                [pair("time", start), pair("time", end)],
+                "{text}"
+            );
+        }
+        // Without a time after it, a number before 到 or "and" is a number.
+        assert_eq!(values("3 and 5pm")[0], pair("number", "3"));
+        assert_eq!(
+            values("我要3到5个"),
+            [pair("number", "3"), pair("number", "5")]
+        );
         // 多 after a number that is not round, or in 多少 (how much), is not "and some".
         assert_eq!(values("两天多少钱"), [pair("duration", "P2D")]);
         assert_eq!(values("三百多少钱"), [pair("number", "300")]);
