@@ -1521,6 +1521,10 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         }
         return Some((hour, minute, end - at));
     }
+    // 中午 alone is noon (明天中午 → 12:00).
+    if period == Some(1) && small_number(chars, i).is_none() {
+        return Some((12, 0, i - at));
+    }
     // 三点, 3点半, 八点十五分, 十点一刻.
     let (hour, n) = small_number(chars, i)?;
     let Some((_, mark)) = starts_any(chars, i + n, &["点钟", "点", "點", "时"]) else {
