@@ -1121,10 +1121,14 @@ fn month_from(date: Date, shift: i64) -> Option<(i32, u32)> {
 /// first and last days (weeks run Monday to Sunday) and the length of its name. Tried where no
 /// single day is named, so 下周一 and 下个月5号 stay days.
 fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)> {
-    const SPANS: [&str; 3] = ["week", "month", "year"];
+    const SPANS: [&str; 8] = [
+        "week", "month", "year", "spring", "summer", "autumn", "winter", "fall",
+    ];
     // The days of a month the period covers, whether its month went unnamed (月初), and whether
     // only a third of the month makes it a period (12月初, 月初; not 12月, 月).
     let mut days = (1, 31);
+    // 今年夏天, next winter: a season of the named year (its first month, 3 for spring).
+    let mut season = None;
     let mut bare_month = false;
     let mut needs_part = false;
     let (span, shift, n) = if word_starts_here(chars, at)
@@ -1134,14 +1138,21 @@ fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)>
         if word_continues(chars, at + n + m) {
             return None;
         }
-        (span, [1, 0, -1][k], n + m)
+        if span > 2 {
+            season = Some([3, 6, 9, 12, 9][span - 3]);
+        }
+        (span.min(2), [1, 0, -1][k], n + m)
     } else {
         // 看一下周报, 尝一下月饼, 以上周期: 一下 and 以上 are words of their own.
         if at > 0 && "一以".contains(chars[at - 1]) {
             return None;
         }
         let named = if let Some((k, n)) = starts_any(chars, at, &["明年", "今年", "去年"]) {
-            (2, [1, 0, -1][k], n)
+            // The season's name, then 天 or 季.
+            let seasons = starts_any(chars, at + n, &["春", "夏", "秋", "冬"])
+                .filter(|&(_, m)| "天季".contains(chars.get(at + n + m).copied().unwrap_or('.')));
+            season = seasons.map(|(s, _)| 3 * s as u32 + 3);
+            (2, [1, 0, -1][k], n + seasons.map_or(0, |(_, m)| m + 1))
         } else if let Some((k, n)) = starts_any_by(chars, at, MONTH_NAMES, |m| m.0) {
             (1, MONTH_NAMES[k].1, n)
         } else if let Some((month, m)) = small_number(chars, at).filter(|&(month, m)| {
@@ -1209,7 +1220,17 @@ fn period(chars: &[char], at: usize, today: Date) -> Option<(Date, Date, usize)>
         }
         _ => {
             let (year, _) = month_from(today, 12 * shift)?;
-            (Date::new(year, 1, 1)?, Date::new(year, 12, 31)?)
+            match season {
+                // Winter runs into the next year.
+                Some(first) => {
+                    let (end_year, end) = month_from(Date::new(year, first, 1)?, 2)?;
+                    (
+                        Date::new(year, first, 1)?,
+                        Date::new(end_year, end, days_in_month(end_year, end))?,
+                    )
+                }
+                None => (Date::new(year, 1, 1)?, Date::new(year, 12, 31)?),
+            }
         }
     };
     Some((from, to, n))

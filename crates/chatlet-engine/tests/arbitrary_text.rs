@@ -123,6 +123,13 @@ fn arbitrary_unicode_gets_a_well_formed_answer() {
             " to ",
             " and ",
             "at 5",
+            "3",
+            "到",
+            "点",
+            "中午",
+            "今年",
+            "夏天",
+            "next winter",
         ];
         let dense: String = (0..cases.below(12))
             .map(|_| pieces[cases.below(pieces.len() as u64) as usize])
