@@ -755,13 +755,10 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             // 3点 said at 10:00 today means 15:00, the next three o'clock: an hour that names
             // no half of the day is the next one to come (as Duckling reads "at 3"). A leading
             // zero (09:30) is a 24-hour clock.
-            // Midnight with no day named is the one to come, the end of today.
+            // Midnight ends its day, as 晚上12点 does: "at midnight" is the end of today,
+            // "tomorrow at midnight" the end of tomorrow (not the night that just began it).
             let said = &chars[i..i + n];
-            let day = if day_before.is_none()
-                && day == now.date
-                && said.len() >= 8
-                && starts(said, said.len() - 8, "midnight").is_some()
-            {
+            let day = if said.len() >= 8 && starts(said, said.len() - 8, "midnight").is_some() {
                 day.plus_days(1)
             } else {
                 day
@@ -1416,7 +1413,7 @@ fn english_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)>
 /// hour 24 is the midnight that ends the day (晚上12点).
 fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     const PERIODS: &[(&str, i32)] = &[
-        ("凌晨", 0),
+        ("凌晨", -1),
         ("早上", 0),
         ("早晨", 0),
         ("上午", 0),
@@ -1439,6 +1436,8 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         Some(2 | 3) if hour < 12 => hour + 12,
         Some(3) if hour == 12 => 24,
         Some(1) if hour < 6 => hour + 12,
+        // 凌晨12点 is the midnight that begins the day.
+        Some(-1) if hour == 12 => 0,
         _ => hour,
     };
     // 15:30 (either language).
