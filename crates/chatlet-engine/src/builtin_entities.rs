@@ -65,7 +65,12 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
             let (date, time) = date_time(&chars, i, now);
             offer(date);
             offer(time);
-            offer(relative(&chars, i, now));
+            offer(
+                relative(&chars, i, now).map(|(n, day, minute)| match minute {
+                    Some(m) => (n, "time", format!("{day}T{:02}:{:02}", m / 60, m % 60)),
+                    None => (n, "date", day.to_string()),
+                }),
+            );
         }
         if wants("duration") {
             offer(duration(&chars, i).map(|(n, v)| (n, "duration", v.iso())));
@@ -598,8 +603,9 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, Amount)> {
 
 /// A moment a length of time from now, before or after: 三天后, 两小时以后, 3天前, in 2 hours,
 /// 3 days ago, two weeks from now. Days and longer give a date; hours and less a time, to the
-/// minute. A fraction of a day, week or month (一天半后) is left a duration.
-fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Candidate {
+/// minute. A fraction of a day, week or month (一天半后) is left a duration. Gives the length of
+/// its text, the day, and the minute of the day for hours and less.
+fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(usize, Date, Option<u32>)> {
     let ahead_in = starts(chars, at, "in ").filter(|_| word_starts_here(chars, at));
     let (n, amount) = duration(chars, at + ahead_in.unwrap_or(0))?;
     let mut end = at + ahead_in.unwrap_or(0) + n;
@@ -636,8 +642,7 @@ fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Candidate {
             Date::from_days(total.div_euclid(1440)),
             total.rem_euclid(1440),
         );
-        let value = format!("{day}T{:02}:{:02}", minute / 60, minute % 60);
-        return Some((end - at, "time", value));
+        return Some((end - at, day, Some(minute as u32)));
     }
     let today = now.date;
     let day = match amount.unit {
@@ -649,7 +654,7 @@ fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Candidate {
             Date::new(year, month, today.day.min(days_in_month(year, month)))?
         }
     };
-    Some((end - at, "date", day.to_string()))
+    Some((end - at, day, None))
 }
 
 fn weekday_zh(c: char) -> Option<u32> {
@@ -694,10 +699,13 @@ const MONTHS_EN: &[&str] = &[
 type Candidate = Option<(usize, &'static str, String)>;
 
 fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Candidate) {
-    let (day_before, date_len) = match date(chars, at, now) {
-        Some((d, n)) => (Some(d), n),
-        None => (None, 0),
-    };
+    // 3天后下午2点, in 3 days at 5pm: a day from now takes a time as a named day does.
+    let from_now = || relative(chars, at, now).filter(|r| r.2.is_none());
+    let (day_before, date_len) =
+        match date(chars, at, now).or_else(|| from_now().map(|r| (r.1, r.0))) {
+            Some((d, n)) => (Some(d), n),
+            None => (None, 0),
+        };
     let date_only = match day_before {
         Some(d) => Some((date_len, "date", d.to_string())),
         None => {
@@ -705,10 +713,21 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
         }
     };
     let mut i = at + date_len;
+    // "tomorrow morning at 9", "friday evening at 8", "tonight at 9": the part of the day says
+    // which half an hour is in, and the evening's 12 is its midnight (0 morning, 1 afternoon,
+    // 2 evening or night).
+    let mut part = (day_before.is_some() && starts(chars, at, "tonight").is_some()).then_some(2);
     if day_before.is_some() {
         i += spaces(chars, i);
         if let Some(n) = starts(chars, i, "的") {
             i += n;
+        }
+        if let Some((k, n)) =
+            starts_any(chars, i, &["morning ", "afternoon ", "evening ", "night "])
+            && starts(chars, i + n, "at ").is_some()
+        {
+            i += n;
+            part = Some(k.min(2));
         }
         // "tomorrow from 3pm to 5pm", "friday between 2pm and 4pm": the range's start is the
         // day's (and its end follows the start, see `range_end`).
@@ -718,10 +737,14 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             i += n;
         }
     }
-    let evening = day_before.is_some() && starts(chars, at, "tonight").is_some();
     let with_time = time_of_day(chars, i)
-        .or_else(|| evening.then(|| evening_hour(chars, i)).flatten())
+        .or_else(|| part.and_then(|_| evening_hour(chars, i)))
         .map(|(hour, minute, n)| {
+            let hour = match part {
+                Some(1 | 2) if hour < 12 => hour + 12,
+                Some(2) if hour == 12 => 24,
+                _ => hour,
+            };
             let mut end = i + n;
             let day = match day_before {
                 Some(day) => day,
@@ -771,7 +794,7 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             };
             let first_digit = chars[i..i + n].iter().find(|c| c.is_ascii_digit());
             // 3-5pm, 11-1pm, 9-11am: a start that names no half of the day takes its end's.
-            let start_named = names_half_of_day(&chars[i..i + n]);
+            let start_named = names_half_of_day(&chars[i..i + n]) || part.is_some();
             let end_named = named_range_end(chars, i + n).filter(|_| !start_named);
             let hour = match end_named {
                 Some(end) if hour < 12 && hour + 12 <= end => hour + 12,
@@ -1679,6 +1702,16 @@ mod tests {
         assert!(values_at("2036-12-01T10:00", "春节").is_empty());
         assert!(values_at("2036-12-01T10:00", "除夕").is_empty());
         assert_eq!(values_at("2025-01-29T10:00", "春节"), ["2025-01-29"]);
+    }
+
+    #[test]
+    fn an_evening_hour_is_in_the_evening_before_it_comes() {
+        // At 08:00, nine o'clock is still to come in the morning; "tonight" says which.
+        assert_eq!(
+            values_at("2026-11-22T08:00", "tonight at 9"),
+            ["2026-11-22T21:00"]
+        );
+        assert_eq!(values_at("2026-11-22T08:00", "at 9"), ["2026-11-22T09:00"]);
     }
 
     #[test]
