@@ -373,6 +373,14 @@ fn money(chars: &[char], at: usize) -> Option<(usize, String)> {
     }
     let (v, len) = number(chars, at, true)?;
     let gap = len + spaces(chars, at + len);
+    // 100到200元, 50-80 dollars: a range's start is in its end's currency.
+    if let Some((k, c)) = starts_any(chars, at + gap, RANGE_CONNECTORS)
+        && RANGE_CONNECTORS[k] != "and "
+        && let Some((_, end)) = money(chars, at + gap + c + spaces(chars, at + gap + c))
+        && let Some((_, currency)) = end.rsplit_once(' ')
+    {
+        return Some((len, format!("{} {currency}", decimal(v))));
+    }
     for (suffix, currency) in CURRENCY_SUFFIXES {
         if let Some(n) = starts(chars, at + gap, suffix) {
             if suffix.is_ascii() && word_continues(chars, at + gap + n) {
@@ -1826,6 +1834,19 @@ mod tests {
                 "{text}"
             );
         }
+        // A price range's start is in its end's currency; counted cakes are no price.
+        assert_eq!(
+            values("价格在100到200元之间"),
+            [pair("money", "100 CNY"), pair("money", "200 CNY")]
+        );
+        assert_eq!(
+            values("50-80 dollars"),
+            [pair("money", "50 USD"), pair("money", "80 USD")]
+        );
+        assert_eq!(
+            values("买3到5块蛋糕"),
+            [pair("number", "3"), pair("number", "5")]
+        );
         // Without a time after it, a number before 到 or "and" is a number.
         assert_eq!(values("3 and 5pm")[0], pair("number", "3"));
         assert_eq!(

@@ -130,6 +130,8 @@ fn arbitrary_unicode_gets_a_well_formed_answer() {
             "今年",
             "夏天",
             "next winter",
+            "元",
+            " dollars",
         ];
         let dense: String = (0..cases.below(12))
             .map(|_| pieces[cases.below(pieces.len() as u64) as usize])
