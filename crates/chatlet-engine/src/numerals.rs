@@ -122,8 +122,24 @@ pub(crate) fn arabic(chars: &[char], at: usize) -> Option<Read> {
     let mut value = decimal_value(&text)?;
     match chars.get(i) {
         Some(&c) if chinese_unit(c).is_some_and(|u| u >= 1e3) => {
-            value *= chinese_unit(c).unwrap_or(1.0);
+            let unit = chinese_unit(c).unwrap_or(1.0);
+            value *= unit;
             i += 1;
+            // 1万2, 3千5: one more digit is the next place down (12000, 3500), as in 两万五;
+            // 1万2千 names its place.
+            if let Some(d) = chars.get(i).and_then(|c| c.to_digit(10)) {
+                match chars.get(i + 1) {
+                    Some(&c) if chinese_unit(c).is_some_and(|u| u < unit) => {
+                        value += f64::from(d) * chinese_unit(c).unwrap_or(0.0);
+                        i += 2;
+                    }
+                    Some(&c) if c.is_ascii_digit() || c == '.' || chinese_unit(c).is_some() => {}
+                    _ => {
+                        value += f64::from(d) * unit / 10.0;
+                        i += 1;
+                    }
+                }
+            }
         }
         Some('k') if !chars.get(i + 1).is_some_and(|c| c.is_alphanumeric()) => {
             value *= 1e3;
