@@ -747,6 +747,8 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
     }
     let with_time = time_of_day(chars, i)
         .or_else(|| part.and_then(|_| evening_hour(chars, i)))
+        // 一点 alone is "a little" (便宜一点, 快一点); 明天一点, 一点钟, 下午一点 are times.
+        .filter(|&(_, _, n)| day_before.is_some() || chars[i..i + n] != ['一', '点'])
         .map(|(hour, minute, n)| {
             let hour = match part {
                 Some(1 | 2) if hour < 12 => hour + 12,
@@ -1847,6 +1849,13 @@ mod tests {
             values("买3到5块蛋糕"),
             [pair("number", "3"), pair("number", "5")]
         );
+        // 点 is a decimal point only before a unit (or after 百分之): 三点五 is a time and a count.
+        assert_eq!(values("三点五")[0], pair("time", "2026-11-22T15:00"));
+        // 一点 alone is "a little", not one o'clock.
+        for text in ["快一点", "一点一点地学", "能便宜一点吗"] {
+            assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+        }
+        assert_eq!(values("明天一点"), [pair("time", "2026-11-23T13:00")]);
         // Without a time after it, a number before 到 or "and" is a number.
         assert_eq!(values("3 and 5pm")[0], pair("number", "3"));
         assert_eq!(

@@ -168,7 +168,9 @@ pub(crate) fn chinese(chars: &[char], at: usize, lone_ok: bool) -> Option<Read> 
             '一' | '两' | '二' | '十' | '万' | '千' | '百' | '亿'
         )
     {
-        return None;
+        // 一点五倍, 两点五公斤: not alone once decimals follow.
+        let read = decimals(chars, at + 1, f64::from(chinese_digit(slice[0])?), 1);
+        return (read.1 > 1).then_some(read);
     }
     if let [a, b] = slice
         && let (Some(a), Some(b)) = (chinese_digit(*a), chinese_digit(*b))
@@ -214,7 +216,37 @@ pub(crate) fn chinese(chars: &[char], at: usize, lone_ok: bool) -> Option<Read> 
         }
         used = i + 1;
     }
-    Some((total + section + digit, used))
+    Some(decimals(chars, at + used, total + section + digit, used))
+}
+
+/// What may follow a Chinese decimal (两点五公斤, 一点五倍, 三点五折, 两点五万); without one (or
+/// 百分之 before it), 三点五 is read as a time and a count.
+const DECIMAL_UNITS: &str = "公斤克米里倍升度吨万亿折元块寸个小天周月年%";
+
+/// 点 and Chinese digits after the whole number `whole` (read from `at - used` to `at`), before
+/// one of [`DECIMAL_UNITS`]: the number with its decimals, and times 万 or 亿 after them.
+fn decimals(chars: &[char], at: usize, whole: f64, used: usize) -> Read {
+    let digits = chars
+        .get(at + 1..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|&&c| chinese_digit(c).is_some())
+        .count();
+    let end = at + 1 + digits;
+    let percent = at >= used + 3 && chars[at - used - 3..at - used] == ['百', '分', '之'];
+    if chars.get(at) != Some(&'点')
+        || digits == 0
+        || !(percent || chars.get(end).is_some_and(|&c| DECIMAL_UNITS.contains(c)))
+    {
+        return (whole, used);
+    }
+    let fraction = chars[at + 1..end].iter().rev().fold(0.0, |f, &c| {
+        (f + f64::from(chinese_digit(c).unwrap_or(0))) / 10.0
+    });
+    match chars.get(end).and_then(|&c| chinese_unit(c)) {
+        Some(unit) if unit >= 1e4 => ((whole + fraction) * unit, end + 1 - (at - used)),
+        _ => (whole + fraction, end - (at - used)),
+    }
 }
 
 const ONES: &[(&str, f64)] = &[

@@ -132,6 +132,8 @@ fn arbitrary_unicode_gets_a_well_formed_answer() {
             "next winter",
             "元",
             " dollars",
+            "点五",
+            "公斤",
         ];
         let dense: String = (0..cases.below(12))
             .map(|_| pieces[cases.below(pieces.len() as u64) as usize])
