@@ -746,7 +746,7 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
         }
     }
     let with_time = time_of_day(chars, i)
-        .or_else(|| part.and_then(|_| evening_hour(chars, i)))
+        .or_else(|| part.filter(|&p| p > 0).and_then(|_| evening_hour(chars, i)))
         // 一点 alone is "a little" (便宜一点, 快一点); 明天一点, 一点钟, 下午一点 are times.
         .filter(|&(_, _, n)| day_before.is_some() || chars[i..i + n] != ['一', '点'])
         .map(|(hour, minute, n)| {
@@ -1722,6 +1722,13 @@ mod tests {
             ["2026-11-22T21:00"]
         );
         assert_eq!(values_at("2026-11-22T08:00", "at 9"), ["2026-11-22T09:00"]);
+        // "at 9ish" is read only after an evening's name, and then in the evening.
+        assert_eq!(
+            values_at("2026-11-22T08:00", "tonight at 9ish"),
+            ["2026-11-22T21:00"]
+        );
+        let morning = values_at("2026-11-22T08:00", "tomorrow morning at 9ish");
+        assert!(!morning.iter().any(|v| v.contains('T')), "{morning:?}");
     }
 
     #[test]
