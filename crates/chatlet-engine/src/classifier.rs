@@ -5,7 +5,7 @@
 
 use crate::features::{self, FeatureId};
 use crate::numeric::{self, Rng};
-use crate::postcard_reader::{Decode, Fault, Reader};
+use crate::postcard_reader::{Decode, Fault, Reader, decode_fields};
 use crate::sparse_table::{Row, SparseTable};
 use crate::text;
 use serde::Serialize;
@@ -731,19 +731,20 @@ impl From<IntentClassifier> for StoredClassifier {
     }
 }
 
+decode_fields!(StoredClassifier {
+    labels,
+    table,
+    idf,
+    unknown_idf,
+    bias,
+    temperature,
+    coverage_power,
+    threshold,
+});
+
 impl Decode for IntentClassifier {
     fn decode(r: &mut Reader<'_>) -> IntentClassifier {
-        let stored = StoredClassifier {
-            labels: r.read(),
-            table: r.read(),
-            idf: r.read(),
-            unknown_idf: r.read(),
-            bias: r.read(),
-            temperature: r.read(),
-            coverage_power: r.read(),
-            threshold: r.read(),
-        };
-        IntentClassifier::try_from(stored).unwrap_or_else(|reason| {
+        IntentClassifier::try_from(r.read::<StoredClassifier>()).unwrap_or_else(|reason| {
             r.fail(Fault::Table(reason));
             // Never used: the reader's fault fails the model's loading.
             IntentClassifier {

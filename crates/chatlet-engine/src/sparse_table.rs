@@ -5,7 +5,7 @@
 //! weights are kept dense, which is faster to add.
 
 use crate::features::{FEATURE_BITS, FeatureId};
-use crate::postcard_reader::{Decode, Fault, Reader};
+use crate::postcard_reader::{Decode, Fault, Reader, decode_fields};
 use serde::Serialize;
 
 /// `Default` is a table with no rows, which finds nothing.
@@ -384,17 +384,18 @@ impl From<SparseTable> for StoredTable {
     }
 }
 
+decode_fields!(StoredTable {
+    columns,
+    feature_deltas,
+    row_lengths,
+    column_deltas,
+    weights,
+    step,
+});
+
 impl Decode for SparseTable {
     fn decode(r: &mut Reader<'_>) -> SparseTable {
-        let stored = StoredTable {
-            columns: r.read(),
-            feature_deltas: r.read(),
-            row_lengths: r.read(),
-            column_deltas: r.read(),
-            weights: r.read(),
-            step: r.read(),
-        };
-        SparseTable::try_from(stored).unwrap_or_else(|reason| {
+        SparseTable::try_from(r.read::<StoredTable>()).unwrap_or_else(|reason| {
             r.fail(Fault::Table(reason));
             SparseTable::default()
         })
