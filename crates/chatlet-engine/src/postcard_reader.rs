@@ -1,6 +1,6 @@
 //! Reads a model file's body, which `Model::to_bytes` writes with serde and postcard, by hand.
 //! serde's generated decoding of the model's types (visitors, length checks and their messages,
-//! all inlined) was ~19 KB of the widget's wasm; these plain reads are a fraction of that. A
+//! all inlined) was ~19 KB of the widget's wasm; these plain reads are about half of that. A
 //! test decodes trained models and checks that they encode back to the very same bytes.
 //!
 //! postcard's format: integers wider than a byte are LEB128 varints, `f32` four bytes little
