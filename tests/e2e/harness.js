@@ -1,7 +1,8 @@
 // Shared set-up for the end-to-end tests: starts the real chatlet server on an ephemeral
 // 127.0.0.1 port, launches Debian's Chromium headless with a fresh profile, and cleans up.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, after } from "node:test";
@@ -17,12 +18,20 @@ const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /**
  * Starts `chatlet serve` on 127.0.0.1:0 (plus `extraArgs`) and resolves with its base URL once it
- * prints it (20 s at most). `root` is the site it serves (the repository by default).
+ * prints it (20 s at most). `root` is the site it serves (the repository by default). Unless
+ * `extraArgs` says where history goes, it goes, as by default, to a SQLite file: a new one in a
+ * temporary folder that is removed when the server exits.
  */
 export function startServer(extraArgs = [], { root = repo } = {}) {
+  let historyDir = null;
+  if (!extraArgs.includes("--db") && !extraArgs.includes("--history-in-memory")) {
+    historyDir = mkdtempSync(join(tmpdir(), "chatlet-e2e-"));
+    extraArgs = [...extraArgs, "--db", join(historyDir, "history.db")];
+  }
   const child = spawn(chatletBin, ["serve", "--addr", "127.0.0.1:0", "--root", root, "--models", modelsDir, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (historyDir) child.on("exit", () => rmSync(historyDir, { recursive: true, force: true }));
   let output = "";
   const url = new Promise((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 20 s:\n${output}`)), 20_000);

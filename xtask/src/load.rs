@@ -34,15 +34,24 @@ fn with_file_limit(command: &str) -> Command {
     shell
 }
 
-/// A release server with `model`; its history in memory, or in the SQLite file `db`.
-fn start_server(root: &Path, model: &Path, db: Option<&Path>) -> Result<Server> {
+/// Where a load-test server keeps its history.
+enum History<'a> {
+    /// A SQLite file, as `chatlet serve` does by default.
+    File(&'a Path),
+    /// `--history-in-memory`.
+    Memory,
+}
+
+/// A release server with `model` and its history where `history` says.
+fn start_server(root: &Path, model: &Path, history: History<'_>) -> Result<Server> {
     let chatlet = root.join("target/release/chatlet");
-    let db = db
-        .map(|path| format!(" --db '{}'", path.display()))
-        .unwrap_or_default();
+    let history = match history {
+        History::File(path) => format!("--db '{}'", path.display()),
+        History::Memory => "--history-in-memory".to_owned(),
+    };
     let command = format!(
         "'{}' serve --addr 127.0.0.1:0 --root '{}' --models '{}' --model '{}' --admin-key {KEY} \
-         --rate-per-address 1000000 --rate-per-key 1000000{db}",
+         --rate-per-address 1000000 --rate-per-key 1000000 {history}",
         chatlet.display(),
         root.display(),
         root.join("target/models").display(),
@@ -148,7 +157,44 @@ pub(crate) fn run(root: &Path, sessions: usize, seconds: u64, model: &Path) -> R
             sessions + 1000
         );
     }
-    let server = start_server(root, model, None)?;
+    // History in a SQLite file, as `chatlet serve` keeps it by default.
+    let db = root.join("target/load-history.db");
+    let remove_db = || {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    };
+    remove_db();
+    let measured = measure_on_file(root, model, &db, sessions, seconds);
+    remove_db();
+    let (sockets, rest, rest_conversation) = measured?;
+    // The same with history in the server's memory (`--history-in-memory`).
+    let server = start_server(root, model, History::Memory)?;
+    let rest_memory = generator(
+        root,
+        &format!("rest {} {KEY} 10 32", server.address),
+        Duration::from_secs(60),
+    )?;
+    println!("xtask: rest with history in memory {rest_memory}");
+    drop(server);
+    Ok(serde_json::json!({
+        "sockets": sockets,
+        "rest": rest,
+        "rest_conversation": rest_conversation,
+        "rest_memory": rest_memory,
+        "model": model.display().to_string(),
+    }))
+}
+
+/// The sockets, REST and REST-conversation runs against one server with its history in `db`.
+fn measure_on_file(
+    root: &Path,
+    model: &Path,
+    db: &Path,
+    sessions: usize,
+    seconds: u64,
+) -> Result<(Value, Value, Value)> {
+    let server = start_server(root, model, History::File(db))?;
     let pid = server.child.id();
     println!(
         "xtask: {sessions} sockets for {seconds} s against {}",
@@ -178,32 +224,7 @@ pub(crate) fn run(root: &Path, sessions: usize, seconds: u64, model: &Path) -> R
         Duration::from_secs(60),
     )?;
     println!("xtask: rest, conversations {rest_conversation}");
-    drop(server);
-    // The same with history in a SQLite file, as a server that keeps it runs.
-    let db = root.join("target/load-history.db");
-    let remove_db = || {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
-    };
-    remove_db();
-    let server = start_server(root, model, Some(&db))?;
-    let rest_sqlite = generator(
-        root,
-        &format!("rest {} {KEY} 10 32", server.address),
-        Duration::from_secs(60),
-    );
-    drop(server);
-    remove_db();
-    let rest_sqlite = rest_sqlite?;
-    println!("xtask: rest with --db {rest_sqlite}");
-    Ok(serde_json::json!({
-        "sockets": sockets,
-        "rest": rest,
-        "rest_conversation": rest_conversation,
-        "rest_sqlite": rest_sqlite,
-        "model": model.display().to_string(),
-    }))
+    Ok((sockets, rest, rest_conversation))
 }
 
 /// What `cargo xtask test` asks of a [`run`]: every session opened and held to the end, and the
@@ -226,7 +247,7 @@ pub(crate) fn check(result: &Value, sessions: usize) -> Result<()> {
             count(&s["pongs"])
         );
     }
-    for rest in ["rest", "rest_conversation", "rest_sqlite"] {
+    for rest in ["rest", "rest_conversation", "rest_memory"] {
         if count(&result[rest]["chatlet"]["requests"]) == 0 {
             bail!("no REST request was answered ({rest})");
         }
@@ -250,34 +271,21 @@ fn rounds(side: &Value) -> String {
 /// The BENCHMARKS.md section for a [`run`] result.
 pub(crate) fn section(result: &Value) -> String {
     let s = &result["sockets"];
-    let r = &result["rest"];
     let number = |v: &Value| v.as_f64().unwrap_or(0.0);
     let per_connection = number(&s["bytes_per_connection"]) / 1024.0;
-    let ratio = number(&r["throughput_ratio"]);
-    let q = &result["rest_sqlite"];
-    let sqlite_ratio = number(&q["throughput_ratio"]);
-    let c = &result["rest_conversation"];
-    let conversation_ratio = number(&c["throughput_ratio"]);
     let mark = |ok: bool| if ok { "yes" } else { "**no**" };
-    format!(
+    let model = Path::new(result["model"].as_str().unwrap_or("?"))
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut out = format!(
         "\n## Server under load\n\n`cargo xtask load`: release `chatlet serve` and the `chatlet-load` generator on this \
-         machine, 127.0.0.1 only.\n\n| measure | result | target | met |\n|---|---|---|---|\n\
+         machine, 127.0.0.1 only. History is kept as `chatlet serve` keeps it by default, in a SQLite file (one writer \
+         thread commits the turns in groups), except in the last REST row (`--history-in-memory`).\n\n\
+         | measure | result | target | met |\n|---|---|---|---|\n\
          | WebSocket sessions held {} s with heartbeats (opened / asked) | {} / {} | 10,000 | {} |\n\
          | unexpected disconnects | {} | 0 | {} |\n\
-         | server memory per connection | {:.1} KB | ≤ 10 KB | {} |\n\
-         | `POST /api/v1/chat` ({}), 32 connections, 10 s, history in memory | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
-         | bare axum handler (a process of its own, as `chatlet serve` is), same run | {:.0} req/s, p50 {:.0} µs, p99 {:.0} µs | – | – |\n\
-         | chatlet / bare throughput | {:.0}% | ≥ 50% | {} |\n\
-         | the same, each connection carrying on one conversation (`session_id` sent back): chatlet, bare | {:.0}, {:.0} req/s (p50 {:.0} µs, p99 {:.0} µs) | – | – |\n\
-         | chatlet / bare throughput, conversations | {:.0}% | ≥ 50% | {} |\n\
-         | the same with history in a SQLite file (`--db`): chatlet, bare | {:.0}, {:.0} req/s (p50 {:.0} µs, p99 {:.0} µs) | – | – |\n\
-         | chatlet with `--db` / bare throughput | {:.0}% | ≥ 50% | {} |\n\n\
-         REST: chatlet and the bare handler take turns in 5 rounds of 2 s each; the rates are each \
-         side's median round and the ratio the median of the rounds' ratios (rounds, history in memory: chatlet {}, bare {} req/s; \
-         conversations: chatlet {}, bare {} req/s; with `--db`: chatlet {}, bare {} req/s). Latency percentiles pool every \
-         request. Unless marked as conversations, every request starts a session (no `session_id`): the most work for \
-         the history, and the figure the target is judged on. Without `--db` the server keeps history in its own memory \
-         (`MemoryStore`); with it, one writer thread commits the turns to SQLite in groups.\n",
+         | server memory per connection | {:.1} KB | ≤ 10 KB | {} |\n",
         s["held_seconds"],
         s["opened"],
         s["sessions"],
@@ -286,35 +294,49 @@ pub(crate) fn section(result: &Value) -> String {
         mark(number(&s["unexpected_disconnects"]) == 0.0),
         per_connection,
         mark(per_connection <= 10.0),
-        Path::new(result["model"].as_str().unwrap_or("?"))
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        number(&r["chatlet"]["requests_per_second"]),
-        number(&r["chatlet"]["latency_us_p50"]),
-        number(&r["chatlet"]["latency_us_p99"]),
-        number(&r["bare_axum"]["requests_per_second"]),
-        number(&r["bare_axum"]["latency_us_p50"]),
-        number(&r["bare_axum"]["latency_us_p99"]),
-        ratio * 100.0,
-        mark(ratio >= 0.5),
-        number(&c["chatlet"]["requests_per_second"]),
-        number(&c["bare_axum"]["requests_per_second"]),
-        number(&c["chatlet"]["latency_us_p50"]),
-        number(&c["chatlet"]["latency_us_p99"]),
-        conversation_ratio * 100.0,
-        mark(conversation_ratio >= 0.5),
-        number(&q["chatlet"]["requests_per_second"]),
-        number(&q["bare_axum"]["requests_per_second"]),
-        number(&q["chatlet"]["latency_us_p50"]),
-        number(&q["chatlet"]["latency_us_p99"]),
-        sqlite_ratio * 100.0,
-        mark(sqlite_ratio >= 0.5),
-        rounds(&r["chatlet"]),
-        rounds(&r["bare_axum"]),
-        rounds(&c["chatlet"]),
-        rounds(&c["bare_axum"]),
-        rounds(&q["chatlet"]),
-        rounds(&q["bare_axum"]),
-    )
+    );
+    let mut notes = Vec::new();
+    for (key, what) in [
+        (
+            "rest",
+            "every request a new session, history in SQLite (the default)",
+        ),
+        (
+            "rest_conversation",
+            "each connection carrying on one conversation (`session_id` sent back), history in SQLite",
+        ),
+        (
+            "rest_memory",
+            "every request a new session, history in memory (`--history-in-memory`)",
+        ),
+    ] {
+        let r = &result[key];
+        let ratio = number(&r["throughput_ratio"]);
+        out.push_str(&format!(
+            "| `POST /api/v1/chat` ({model}, 32 connections, 10 s), {what}: chatlet, bare axum | {:.0}, {:.0} req/s \
+             (chatlet p50 {:.0} µs, p99 {:.0} µs; bare p50 {:.0} µs, p99 {:.0} µs) | – | – |\n\
+             | chatlet / bare throughput, {what} | {:.0}% | ≥ 50% | {} |\n",
+            number(&r["chatlet"]["requests_per_second"]),
+            number(&r["bare_axum"]["requests_per_second"]),
+            number(&r["chatlet"]["latency_us_p50"]),
+            number(&r["chatlet"]["latency_us_p99"]),
+            number(&r["bare_axum"]["latency_us_p50"]),
+            number(&r["bare_axum"]["latency_us_p99"]),
+            ratio * 100.0,
+            mark(ratio >= 0.5),
+        ));
+        notes.push(format!(
+            "{what}: chatlet {}, bare {} req/s",
+            rounds(&r["chatlet"]),
+            rounds(&r["bare_axum"])
+        ));
+    }
+    out.push_str(&format!(
+        "\nREST: chatlet and a bare axum handler (a process of its own, as `chatlet serve` is) take turns in 5 rounds \
+         of 2 s each; the rates are each side's median round and the ratio the median of the rounds' ratios \
+         (rounds — {}). Latency percentiles pool every request. A request without `session_id` starts a session: \
+         the most work for the history.\n",
+        notes.join("; ")
+    ));
+    out
 }

@@ -80,6 +80,9 @@ fn demo(root: &Path, addr: &str) -> Result<()> {
         .arg(root)
         .arg("--models")
         .arg(widget_build::models_dir(root))
+        // The demo's history stays in the build folder rather than beside the sources.
+        .arg("--db")
+        .arg(root.join("target/demo-history.db"))
         .run()
 }
 

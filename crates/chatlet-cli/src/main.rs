@@ -132,10 +132,13 @@ enum Command {
         /// The bot (a `.chatlet` model) that answers `POST /api/v1/chat`.
         #[arg(long)]
         model: Option<PathBuf>,
-        /// SQLite file for conversation history (created if missing); without it, the 100,000
-        /// most recently active sessions are kept in memory and lost when the server stops.
-        #[arg(long)]
-        db: Option<PathBuf>,
+        /// SQLite file for conversation history (created if missing, schema migrated on start).
+        #[arg(long, default_value = "chatlet-history.db")]
+        db: PathBuf,
+        /// Keep history in memory instead (the 100,000 most recently active sessions; lost when
+        /// the server stops): for trying a bot out, and for tests.
+        #[arg(long, conflicts_with = "db")]
+        history_in_memory: bool,
         /// An admin API key (chat, history, metrics); also read from CHATLET_ADMIN_KEY.
         #[arg(long, env = "CHATLET_ADMIN_KEY", hide_env_values = true)]
         admin_key: Vec<String>,
@@ -239,6 +242,7 @@ fn run(cli: Cli) -> Result<()> {
             models,
             model,
             db,
+            history_in_memory,
             admin_key,
             public_key,
             allow_origin,
@@ -255,7 +259,7 @@ fn run(cli: Cli) -> Result<()> {
             models,
             ApiSettings {
                 model,
-                db,
+                db: (!history_in_memory).then_some(db),
                 keys: chatlet_server::ApiKeys {
                     admin: admin_key,
                     public: public_key,
@@ -701,6 +705,7 @@ fn shell(path: &Path, verbose: bool) -> Result<()> {
 /// What `serve` needs for the JSON API.
 struct ApiSettings {
     model: Option<PathBuf>,
+    /// The SQLite history file; `None` keeps history in memory.
     db: Option<PathBuf>,
     keys: chatlet_server::ApiKeys,
     limits: chatlet_server::RateLimits,
@@ -727,7 +732,9 @@ fn skill_webhooks(flags: &[String]) -> Result<std::collections::BTreeMap<String,
 }
 
 fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings) -> Result<()> {
+    // Logs on standard error: standard output carries only the line that says where it serves.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -741,13 +748,6 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings)
     let model = match &settings.model {
         Some(path) => Some(load_model(path)?),
         None => None,
-    };
-    let store: std::sync::Arc<dyn chatlet_server::Storage> = match &settings.db {
-        Some(path) => std::sync::Arc::new(
-            chatlet_server::SqliteStore::open(path)
-                .with_context(|| format!("cannot open the history database {}", path.display()))?,
-        ),
-        None => std::sync::Arc::new(chatlet_server::MemoryStore::new()),
     };
     for action in settings.skills.webhooks.keys() {
         let Some(model) = &model else {
@@ -767,6 +767,23 @@ fn serve(addr: &str, site_root: PathBuf, models: PathBuf, settings: ApiSettings)
         }
     }
     let skills = chatlet_server::Skills::new(settings.skills).context("cannot use --skill")?;
+    let store: std::sync::Arc<dyn chatlet_server::Storage> = match &settings.db {
+        Some(path) => {
+            let store = chatlet_server::SqliteStore::open(path).with_context(|| {
+                format!(
+                    "cannot open the history database {} (choose another with --db FILE, or \
+                     --history-in-memory)",
+                    path.display()
+                )
+            })?;
+            tracing::info!(file = %path.display(), "history kept in SQLite");
+            std::sync::Arc::new(store)
+        }
+        None => {
+            tracing::info!("history kept in memory: it is lost when the server stops");
+            std::sync::Arc::new(chatlet_server::MemoryStore::new())
+        }
+    };
     let api =
         chatlet_server::Api::new(model, settings.keys, settings.limits, store).with_skills(skills);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

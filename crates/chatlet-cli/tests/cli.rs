@@ -530,3 +530,135 @@ fn serve_refuses_skills_it_cannot_call_before_it_listens() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A `chatlet serve` started in `dir` (its working folder) with `args`; killed when dropped.
+struct RunningServer {
+    child: std::process::Child,
+    address: String,
+}
+
+impl RunningServer {
+    fn start(dir: &Path, args: &[&str]) -> RunningServer {
+        let root = repo();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chatlet"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--root"])
+            .arg(&root)
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chatlet runs");
+        let stdout = child.stdout.take().unwrap();
+        // The first line is the address, or nothing when the server failed to start.
+        let line = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        let address = line
+            .strip_prefix("chatlet serving http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .trim_end_matches('/')
+            .to_owned();
+        RunningServer { child, address }
+    }
+
+    /// One HTTP/1.1 request with the admin key; the status and the body as JSON.
+    fn request(&self, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer history-test-key\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.address,
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            // One chunk is all these small answers take: its size line, then the data.
+            body.split_once("\r\n")
+                .unwrap()
+                .1
+                .rsplit_once("\r\n0")
+                .unwrap()
+                .0
+        } else {
+            body
+        };
+        (
+            status,
+            serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // SIGKILL: whatever was answered must already be in the file.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_keeps_history_in_a_sqlite_file_by_default() {
+    let dir = scratch("default-history");
+    let model = train_to(&repo().join("bots/shop-zh"), &dir);
+    let args = ["--model", model.as_str(), "--admin-key", "history-test-key"];
+    let session = {
+        let server = RunningServer::start(&dir, &args);
+        let (status, reply) = server.request(
+            "POST",
+            "/api/v1/chat",
+            r#"{"user_id": "u1", "query": "你们几点开门"}"#,
+        );
+        assert_eq!(status, 200, "{reply}");
+        reply["session_id"].as_str().unwrap().to_owned()
+    };
+    assert!(
+        dir.join("chatlet-history.db").is_file(),
+        "no chatlet-history.db in the working folder"
+    );
+    let server = RunningServer::start(&dir, &args);
+    let (status, messages) =
+        server.request("GET", &format!("/api/v1/sessions/{session}/messages"), "");
+    assert_eq!(status, 200, "{messages}");
+    let messages = messages.as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0]["author"], "visitor");
+    assert_eq!(messages[0]["text"], "你们几点开门");
+    assert_eq!(messages[1]["author"], "bot");
+    drop(server);
+
+    // In memory, nothing is written, and a restart forgets.
+    let memory_dir = scratch("memory-history");
+    let memory_args = [&args[..], &["--history-in-memory"]].concat();
+    let session = {
+        let server = RunningServer::start(&memory_dir, &memory_args);
+        let (status, reply) = server.request(
+            "POST",
+            "/api/v1/chat",
+            r#"{"user_id": "u2", "query": "你好"}"#,
+        );
+        assert_eq!(status, 200, "{reply}");
+        reply["session_id"].as_str().unwrap().to_owned()
+    };
+    let server = RunningServer::start(&memory_dir, &memory_args);
+    let (status, _) = server.request("GET", &format!("/api/v1/sessions/{session}/messages"), "");
+    assert_eq!(status, 404);
+    assert_eq!(std::fs::read_dir(&memory_dir).unwrap().count(), 0);
+    drop(server);
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(memory_dir).unwrap();
+}
