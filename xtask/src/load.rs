@@ -280,8 +280,8 @@ pub(crate) fn section(result: &Value) -> String {
         .unwrap_or_default();
     let mut out = format!(
         "\n## Server under load\n\n`cargo xtask load`: release `chatlet serve` and the `chatlet-load` generator on this \
-         machine, 127.0.0.1 only. History is kept as `chatlet serve` keeps it by default, in a SQLite file (one writer \
-         thread commits the turns in groups), except in the last REST row (`--history-in-memory`).\n\n\
+         machine, 127.0.0.1 only. History is kept as `chatlet serve` keeps it by default, in a SQLite file (turns are committed \
+         in groups), except in the last REST row (`--history-in-memory`).\n\n\
          | measure | result | target | met |\n|---|---|---|---|\n\
          | WebSocket sessions held {} s with heartbeats (opened / asked) | {} / {} | 10,000 | {} |\n\
          | unexpected disconnects | {} | 0 | {} |\n\

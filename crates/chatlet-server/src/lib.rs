@@ -47,7 +47,7 @@ pub struct Api {
     /// Its intents' names, shared: each answer's ranking refers to them instead of copying ten.
     intent_names: Vec<Arc<str>>,
     gateway: gateway::Gateway,
-    /// Sessions and messages (a database's turns committed in groups by one writer thread).
+    /// Sessions and messages (a database's turns committed in groups, one group at a time).
     history: history::History,
     metrics: Arc<metrics::Metrics>,
     connections: Arc<connections::Registry>,
