@@ -401,7 +401,39 @@ fn money(chars: &[char], at: usize) -> Option<(usize, String)> {
             return Some((end - at, format!("{} {currency}", decimal(value))));
         }
     }
-    None
+    // $50-100, ¥50~80: a range's end is in its start's currency.
+    range_start_currency(chars, at).map(|currency| (len, format!("{} {currency}", decimal(v))))
+}
+
+/// The currency of a price that a range's connector before `at` ends (the $ of $50-100).
+fn range_start_currency(chars: &[char], at: usize) -> Option<&'static str> {
+    let before_spaces = |mut i: usize| {
+        while i > 0 && chars[i - 1] == ' ' {
+            i -= 1;
+        }
+        i
+    };
+    let ends_with = |end: usize, pattern: &str| {
+        let n = pattern.chars().count();
+        end >= n && starts(chars, end - n, pattern).is_some()
+    };
+    let connector_end = before_spaces(at);
+    let connector = RANGE_CONNECTORS
+        .iter()
+        .find(|c| **c != "and " && ends_with(connector_end, c))?;
+    let number_end = before_spaces(connector_end - connector.chars().count());
+    let mut number_start = number_end;
+    while number_start > 0 && matches!(chars[number_start - 1], '0'..='9' | '.' | ',') {
+        number_start -= 1;
+    }
+    if number_start == number_end {
+        return None;
+    }
+    let prefix_end = before_spaces(number_start);
+    CURRENCY_PREFIXES
+        .iter()
+        .find(|(prefix, _)| ends_with(prefix_end, prefix))
+        .map(|&(_, currency)| currency)
 }
 
 /// Characters that may follow a price in 块 without making 块 a measure word (两块钱, 三块吧,
@@ -1597,6 +1629,9 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
     } else if let Some((k, m)) = starts_any(chars, end, &["一刻", "三刻"]) {
         minute = [15, 45][k];
         end += m;
+    } else if let Some(m) = starts(chars, end, "整") {
+        // 8点整: on the hour, and part of the time's text.
+        end += m;
     } else if let Some((v, m)) = small_number(chars, end)
         && v < 60
     {
@@ -1851,6 +1886,19 @@ mod tests {
         assert_eq!(
             values("50-80 dollars"),
             [pair("money", "50 USD"), pair("money", "80 USD")]
+        );
+        // And its end in its start's.
+        assert_eq!(
+            values("budget $50-100"),
+            [pair("money", "50 USD"), pair("money", "100 USD")]
+        );
+        assert_eq!(
+            values("¥50 ~ 80左右"),
+            [pair("money", "50 CNY"), pair("money", "80 CNY")]
+        );
+        assert_eq!(
+            values("50-100 people"),
+            [pair("number", "50"), pair("number", "100")]
         );
         assert_eq!(
             values("买3到5块蛋糕"),
