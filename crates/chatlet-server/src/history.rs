@@ -174,11 +174,14 @@ impl History {
 /// process holds the file's write lock (5 s at most, the busy timeout); the other thread serves
 /// meanwhile.
 async fn commit_in_groups(store: Arc<dyn Storage>, queue: Arc<Mutex<CommitQueue>>) {
+    let mut unfinished = Unfinished(Some(queue.clone()));
     loop {
         let group = {
             let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
             if queue.waiting.is_empty() {
+                // Under the lock that a new turn takes, so it starts the next committer.
                 queue.committing = false;
+                unfinished.0 = None;
                 return;
             }
             let take = queue.waiting.len().min(MAX_GROUP);
@@ -204,6 +207,21 @@ async fn commit_in_groups(store: Arc<dyn Storage>, queue: Arc<Mutex<CommitQueue>
         // The answered turns' tasks run before the next group is taken, which then holds
         // whatever came in meanwhile.
         tokio::task::yield_now().await;
+    }
+}
+
+/// Ends a committer that did not finish (it panicked, or the runtime is shutting down): the
+/// turns still waiting are answered with an error (their senders dropped) rather than left to
+/// wait for a committer that no one would start, and the next turn starts one.
+struct Unfinished(Option<Arc<Mutex<CommitQueue>>>);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some(queue) = &self.0 {
+            let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            queue.waiting.clear();
+            queue.committing = false;
+        }
     }
 }
 
@@ -338,6 +356,69 @@ mod tests {
             Mode::Agent
         );
         assert!(!history.set_mode("nobody", Mode::Agent).await.unwrap());
+    }
+
+    /// A SQLite store whose first group commit panics.
+    struct PanicsOnce {
+        store: SqliteStore,
+        panicked: std::sync::atomic::AtomicBool,
+    }
+
+    impl Storage for PanicsOnce {
+        fn session(&self, id: &str) -> Result<Option<SessionState>, StorageError> {
+            self.store.session(id)
+        }
+        fn save_turn(
+            &self,
+            id: &str,
+            state: Option<&SessionState>,
+            messages: &[NewMessage],
+            at: &str,
+        ) -> Result<Option<Vec<u64>>, StorageError> {
+            self.store.save_turn(id, state, messages, at)
+        }
+        fn save_turns(&self, turns: &[TurnWrite]) -> Vec<Saved> {
+            if !self
+                .panicked
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+            {
+                panic!("a store that fails badly");
+            }
+            self.store.save_turns(turns)
+        }
+        fn client_message(&self, id: &str, client: &str) -> Result<Option<u64>, StorageError> {
+            self.store.client_message(id, client)
+        }
+        fn sessions(&self, limit: u32, offset: u32) -> Result<Vec<SessionSummary>, StorageError> {
+            self.store.sessions(limit, offset)
+        }
+        fn set_mode(&self, id: &str, mode: Mode) -> Result<bool, StorageError> {
+            self.store.set_mode(id, mode)
+        }
+        fn messages_after(
+            &self,
+            id: &str,
+            after: u64,
+        ) -> Result<Option<Vec<MessageRecord>>, StorageError> {
+            self.store.messages_after(id, after)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_committer_that_panics_fails_its_turns_and_the_next_turn_is_saved() {
+        let history = History::new(Arc::new(PanicsOnce {
+            store: SqliteStore::in_memory().unwrap(),
+            panicked: false.into(),
+        }));
+        let failed = history.save(turn("s", Some(state("u", 1)), &["a"])).await;
+        assert!(failed.is_err());
+        assert!(!history.queue.lock().unwrap().committing);
+        let next = history.save(turn("s", Some(state("u", 1)), &["b"]));
+        let (_, saved) = tokio::time::timeout(std::time::Duration::from_secs(10), next)
+            .await
+            .expect("the next turn was saved, not left waiting")
+            .unwrap();
+        assert_eq!(saved.unwrap(), Some(vec![1]));
     }
 
     #[tokio::test]
