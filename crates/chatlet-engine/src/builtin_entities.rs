@@ -1490,6 +1490,9 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         ("晚", 3),
         ("早", 0),
     ];
+    if counts_points(chars, at) {
+        return None;
+    }
     let mut i = at;
     let mut period = None;
     if let Some((k, n)) = starts_any_by(chars, i, PERIODS, |p| p.0) {
@@ -1647,6 +1650,21 @@ fn time_of_day(chars: &[char], at: usize) -> Option<(u32, u32, usize)> {
         }
     }
     (hour < 24).then_some((afternoon(hour, period), minute, end - at))
+}
+
+/// True when 第 comes just before `at`, or before a range's start that ends at `at`: 第3点 and
+/// 第3-5点 number points (of a list), not hours.
+fn counts_points(chars: &[char], at: usize) -> bool {
+    let numeral = |c: char| c.is_ascii_digit() || "零一二三四五六七八九十两".contains(c);
+    let before = |i: usize| chars.get(i.wrapping_sub(1)).copied();
+    let mut i = at;
+    if before(i).is_some_and(|c| RANGE_CONNECTORS.iter().any(|r| r.starts_with(c))) {
+        i -= 1;
+        while before(i).is_some_and(numeral) {
+            i -= 1;
+        }
+    }
+    before(i) == Some('第')
 }
 
 /// The hours in English words, one to twelve.
@@ -1821,6 +1839,18 @@ mod tests {
         let kinds: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
         assert_eq!(kinds, ["time", "money", "phone"], "{f:?}");
         assert!(found("看一下，我们一起去").is_empty());
+        // 第3点, 第三点, 第3-5点 number points of a list, not hours.
+        for text in ["第3-5点建议很好", "请看第三点", "第二点和第十点"] {
+            assert!(found(text).iter().all(|x| x.0 != "time"), "{text}");
+        }
+        assert_eq!(
+            found("第3点很重要，明天3点见")
+                .into_iter()
+                .filter(|x| x.0 == "time")
+                .map(|x| x.1)
+                .collect::<Vec<_>>(),
+            ["2026-11-23T15:00"]
+        );
         let values = |text: &str| -> Vec<(String, String)> {
             found(text)
                 .into_iter()
