@@ -7,7 +7,7 @@ use crate::calendar::ReferenceTime;
 use crate::corpus::Mention;
 use crate::postcard_reader::decode_fields;
 use crate::slots::Slots;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// One way of answering: text with `{slot}` templates, and optional buttons, image and link.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -153,14 +153,14 @@ decode_fields!(Policy {
 });
 
 /// A form being filled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 struct ActiveForm {
     form: usize,
     asking: usize,
 }
 
 /// The state of one conversation: keep it between turns (serialize it to persist it).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Conversation {
     /// Filled slots.
     pub slots: Slots,
@@ -173,6 +173,15 @@ pub struct Conversation {
     turns: u64,
 }
 
+decode_fields!(ActiveForm { form, asking });
+decode_fields!(Conversation {
+    slots,
+    form,
+    misunderstood,
+    last_turn,
+    turns
+});
+
 impl Conversation {
     /// Serialized state (compact bytes), for storage.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -182,7 +191,10 @@ impl Conversation {
 
     /// State from [`Conversation::to_bytes`]; `None` for anything else.
     pub fn from_bytes(bytes: &[u8]) -> Option<Conversation> {
-        postcard::from_bytes(bytes).ok()
+        let mut reader = crate::postcard_reader::Reader::new(bytes);
+        let conversation = reader.read();
+        reader.finish().ok()?;
+        Some(conversation)
     }
 
     /// The name of the form being filled, if any.
@@ -694,5 +706,31 @@ intents:
         let turn = other.converse(&mut restored, "你好", &at("2026-11-22T10:01"));
         assert_eq!(turn.messages[0].text, "嗨");
         assert_eq!(Conversation::from_bytes(b"\xff\xff\xff"), None);
+    }
+
+    #[test]
+    fn a_saved_state_reads_back_whole_and_damaged_bytes_are_refused() {
+        let mut slots = crate::slots::Slots::new();
+        slots.insert("city".to_owned(), "北京".to_owned());
+        slots.insert("area".to_owned(), "海淀".to_owned());
+        for last_turn in [None, Some(-3), Some(29_400_000)] {
+            let state = Conversation {
+                slots: slots.clone(),
+                form: Some(super::ActiveForm {
+                    form: 300,
+                    asking: 2,
+                }),
+                misunderstood: 5,
+                last_turn,
+                turns: 1 << 40,
+            };
+            let bytes = state.to_bytes();
+            assert_eq!(Conversation::from_bytes(&bytes), Some(state.clone()));
+            assert_eq!(Conversation::from_bytes(&bytes[..bytes.len() - 1]), None);
+            let longer = [&bytes[..], &[0]].concat();
+            assert_eq!(Conversation::from_bytes(&longer), None);
+        }
+        let fresh = Conversation::default();
+        assert_eq!(Conversation::from_bytes(&fresh.to_bytes()), Some(fresh));
     }
 }

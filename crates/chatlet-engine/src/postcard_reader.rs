@@ -1,4 +1,5 @@
-//! Reads a model file's body, which `Model::to_bytes` writes with serde and postcard, by hand.
+//! Reads a model file's body, which `Model::to_bytes` writes with serde and postcard, by hand
+//! (and a conversation's saved state, which `Conversation::to_bytes` writes so).
 //! serde's generated decoding of the model's types (visitors, length checks and their messages,
 //! all inlined) was ~19 KB of the widget's wasm; these plain reads are about half of that. A
 //! test decodes trained models and checks that they encode back to the very same bytes.
@@ -137,6 +138,26 @@ impl Decode for u16 {
 impl Decode for u32 {
     fn decode(reader: &mut Reader<'_>) -> u32 {
         reader.number()
+    }
+}
+
+impl Decode for u64 {
+    fn decode(reader: &mut Reader<'_>) -> u64 {
+        reader.number()
+    }
+}
+
+impl Decode for usize {
+    fn decode(reader: &mut Reader<'_>) -> usize {
+        reader.number()
+    }
+}
+
+impl Decode for i64 {
+    fn decode(reader: &mut Reader<'_>) -> i64 {
+        // Zigzag: 0, -1, 1, -2 … are written as 0, 1, 2, 3 …
+        let n = reader.varint();
+        (n >> 1) as i64 ^ -((n & 1) as i64)
     }
 }
 

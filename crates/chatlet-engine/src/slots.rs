@@ -1,15 +1,20 @@
 //! A conversation's filled slots: slot names to values, in name order.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Slot names to values, sorted by name, each name once.
 ///
 /// A sorted list and not a `BTreeMap`: a conversation holds a handful of slots, and the map's
 /// code would add about 9 KB (raw) to every widget download. Its serialized form (postcard) is
 /// byte for byte that of a `BTreeMap<String, String>`, so conversations saved before still load.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(from = "Vec<(String, String)>")]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Slots(Vec<(String, String)>);
+
+impl crate::postcard_reader::Decode for Slots {
+    fn decode(reader: &mut crate::postcard_reader::Reader<'_>) -> Slots {
+        Slots::from(reader.read::<Vec<(String, String)>>())
+    }
+}
 
 impl Slots {
     /// No slots.
@@ -139,10 +144,15 @@ mod tests {
         let slots: Slots = list.into_iter().collect();
         let bytes = postcard::to_allocvec(&map).unwrap();
         assert_eq!(postcard::to_allocvec(&slots).unwrap(), bytes);
-        assert_eq!(postcard::from_bytes::<Slots>(&bytes).unwrap(), slots);
+        let read = |bytes: &[u8]| {
+            let mut reader = crate::postcard_reader::Reader::new(bytes);
+            let slots: Slots = reader.read();
+            reader.finish().map(|()| slots)
+        };
+        assert_eq!(read(&bytes), Ok(slots));
         // Unsorted, repeated names (no map ever wrote them) still make a well-formed value.
         let odd = postcard::to_allocvec(&pairs(&[("b", "1"), ("a", "2"), ("b", "3")])).unwrap();
-        let read: Slots = postcard::from_bytes(&odd).unwrap();
+        let read = read(&odd).unwrap();
         assert_eq!(read.iter().collect::<Vec<_>>(), [("a", "2"), ("b", "3")]);
     }
 }
