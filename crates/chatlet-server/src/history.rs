@@ -465,28 +465,38 @@ mod tests {
         }
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_history_file_is_checkpointed_between_groups_and_its_log_starts_over() {
-        let dir = std::env::temp_dir().join(format!("chatlet-checkpoint-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+    /// The history file in `dir` after 30,000 turns, and the most pages its log held: turns that
+    /// each start a session, 20 at a time (so that they share commits), or turns that go on with
+    /// 20 conversations one at a time (each commit its own, several pages a turn).
+    async fn largest_log(dir: &std::path::Path, conversations: bool) -> u64 {
+        std::fs::create_dir_all(dir).unwrap();
         let path = dir.join("history.db");
         let store: Arc<dyn Storage> = Arc::new(SqliteStore::open(&path).unwrap());
         let history = Arc::new(History::new(store.clone()));
         let wal = dir.join("history.db-wal");
         let mut largest_log = 0;
-        // Three checkpoints' worth, 20 sessions at a time so that turns share commits.
-        for round in 0..(3 * crate::storage::TURNS_PER_CHECKPOINT / 20) {
+        for round in 0..1500 {
             let mut tasks = Vec::new();
             for s in 0..20 {
                 let history = history.clone();
-                tasks.push(tokio::spawn(async move {
-                    let id = format!("session-{round}-{s}");
+                let id = if conversations {
+                    format!("session-{s}")
+                } else {
+                    format!("session-{round}-{s}")
+                };
+                let save = async move {
                     let (_, saved) = history
                         .save(turn(&id, Some(state("u", 1)), &["a", "b"]))
                         .await
                         .unwrap();
-                    assert_eq!(saved.unwrap(), Some(vec![1, 2]));
-                }));
+                    let first = if conversations { 2 * round + 1 } else { 1 };
+                    assert_eq!(saved.unwrap(), Some(vec![first, first + 1]));
+                };
+                if conversations {
+                    save.await;
+                } else {
+                    tasks.push(tokio::spawn(save));
+                }
             }
             for task in tasks {
                 task.await.unwrap();
@@ -498,24 +508,29 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         assert!(!store.upkeep_due());
-        // Without checkpoints the log would hold every turn's pages: ~30,000 of them.
-        let pages = largest_log / 4096;
-        assert!(
-            (100..20_000).contains(&pages),
-            "the log grew to {pages} pages"
-        );
         // Everything is in the file: another connection reads it.
         let reader = SqliteStore::open(&path).unwrap();
-        assert_eq!(reader.sessions(1, 0).unwrap().len(), 1);
-        assert_eq!(
-            reader
-                .messages_after("session-0-0", 0)
-                .unwrap()
-                .unwrap()
-                .len(),
-            2
-        );
-        drop((history, store, reader));
+        let first = if conversations {
+            "session-0"
+        } else {
+            "session-0-0"
+        };
+        let stored = reader.messages_after(first, 0).unwrap().unwrap().len();
+        assert_eq!(stored, if conversations { 3000 } else { 2 });
+        largest_log / 4096
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_history_files_log_is_checkpointed_to_about_ten_thousand_pages() {
+        let dir = std::env::temp_dir().join(format!("chatlet-checkpoint-{}", std::process::id()));
+        // Without checkpoints the log would hold tens of thousands of pages in either case.
+        for conversations in [false, true] {
+            let pages = largest_log(&dir.join(conversations.to_string()), conversations).await;
+            assert!(
+                (1_000..15_000).contains(&pages),
+                "conversations {conversations}: the log grew to {pages} pages"
+            );
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -6,6 +6,7 @@ use chatlet_protocol::{Author, Mode, SessionSummary};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A storage failure; the server answers it with a 500 and logs the detail.
 #[derive(Debug)]
@@ -207,16 +208,27 @@ const MIGRATIONS: &[&str] = &["
         WHERE client_id IS NOT NULL;
 "];
 
-/// Turns saved between two checkpoints of a history file. A turn adds about one page to the
-/// log (a group's turns share their pages), so this keeps the log near the 40 MB that SQLite's
-/// automatic checkpoints were set to before they moved here.
-pub(crate) const TURNS_PER_CHECKPOINT: usize = 10_000;
+/// Pages of log between two checkpoints of a history file: 40 MB of 4 KB pages, ten times
+/// SQLite's own default, so that a page rewritten by many turns is copied once (measured: REST
+/// p99 ~19 -> ~4 ms, throughput +25%).
+const CHECKPOINT_PAGES: usize = 10_000;
+
+/// When the next checkpoint is due. The log's size is known only when a checkpoint reports it,
+/// so the turns between checkpoints are set from the last one's pages per turn: a turn that
+/// starts a session adds about one page to the log (a group's turns share their pages), one
+/// that goes on with a conversation several (its messages land beside its own earlier ones).
+struct CheckpointPace {
+    /// Turns saved since the last checkpoint.
+    turns: AtomicUsize,
+    /// Turns after which the next one is due.
+    due: AtomicUsize,
+}
 
 /// SQLite storage: one connection behind a mutex (SQLite writes one at a time anyway).
 pub struct SqliteStore {
     connection: Mutex<Connection>,
-    /// Turns saved since the last checkpoint; `None` for a store without a log (in memory).
-    unchecked_turns: Option<std::sync::atomic::AtomicUsize>,
+    /// `None` for a store without a log (in memory).
+    checkpoints: Option<CheckpointPace>,
 }
 
 impl SqliteStore {
@@ -227,15 +239,18 @@ impl SqliteStore {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         // No checkpoint (copy the log into the database and sync both) inside a commit: commits
-        // run on the async threads, and a sync must not stall them. The server runs one every
-        // TURNS_PER_CHECKPOINT turns instead (`upkeep`), with no commit meanwhile, so that it
-        // copies the whole log and the next commit starts the log over. Every 40 MB of log
-        // rather than SQLite's 4 MB: a page rewritten by many turns is copied once (measured:
-        // REST p99 ~19 -> ~4 ms, throughput +25%). The log file is cut back to 64 MB at most.
+        // run on the async threads, and a sync must not stall them. The server runs one about
+        // every CHECKPOINT_PAGES pages instead (`upkeep`), with no commit meanwhile, so that it
+        // copies the whole log and the next commit starts the log over. The log file is cut back
+        // to 64 MB at most.
         connection.pragma_update(None, "wal_autocheckpoint", 0)?;
         connection.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         let mut store = SqliteStore::with_connection(connection)?;
-        store.unchecked_turns = Some(std::sync::atomic::AtomicUsize::new(0));
+        store.checkpoints = Some(CheckpointPace {
+            turns: AtomicUsize::new(0),
+            // Soon, to learn the pages per turn.
+            due: AtomicUsize::new(1_000),
+        });
         Ok(store)
     }
 
@@ -274,13 +289,13 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             connection: Mutex::new(connection),
-            unchecked_turns: None,
+            checkpoints: None,
         })
     }
 
     fn count_turns(&self, turns: usize) {
-        if let Some(count) = &self.unchecked_turns {
-            count.fetch_add(turns, std::sync::atomic::Ordering::Relaxed);
+        if let Some(pace) = &self.checkpoints {
+            pace.turns.fetch_add(turns, Ordering::Relaxed);
         }
     }
 
@@ -435,18 +450,24 @@ impl Storage for SqliteStore {
     }
 
     fn upkeep_due(&self) -> bool {
-        self.unchecked_turns.as_ref().is_some_and(|count| {
-            count.load(std::sync::atomic::Ordering::Relaxed) >= TURNS_PER_CHECKPOINT
+        self.checkpoints.as_ref().is_some_and(|pace| {
+            pace.turns.load(Ordering::Relaxed) >= pace.due.load(Ordering::Relaxed)
         })
     }
 
     fn upkeep(&self) -> Result<(), StorageError> {
         let connection = self.lock();
-        if let Some(count) = &self.unchecked_turns {
-            count.store(0, std::sync::atomic::Ordering::Relaxed);
+        // PASSIVE waits for no reader; with no commit running it copies the whole log. Its
+        // second column is the log's size in pages.
+        let pages: i64 =
+            connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
+        if let Some(pace) = &self.checkpoints {
+            let turns = pace.turns.swap(0, Ordering::Relaxed);
+            if let Ok(pages @ 1..) = usize::try_from(pages) {
+                let due = (turns.max(1) * CHECKPOINT_PAGES / pages).clamp(100, 100_000);
+                pace.due.store(due, Ordering::Relaxed);
+            }
         }
-        // PASSIVE waits for no reader; with no commit running it copies the whole log.
-        connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 
