@@ -65,6 +65,9 @@ pub fn extract(text: &str, now: Option<&ReferenceTime>, wanted: &[String]) -> Ve
             let (date, time) = date_time(&chars, i, now);
             offer(date);
             offer(time);
+            if let Some(previous) = found.last() {
+                offer(bare_range_end(&chars, previous, i).map(|(n, v)| (n, "time", v)));
+            }
             offer(
                 relative(&chars, i, now).map(|(n, day, minute)| match minute {
                     Some(m) => (n, "time", format!("{day}T{:02}:{:02}", m / 60, m % 60)),
@@ -772,13 +775,18 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
         // "tomorrow from 3pm to 5pm", "friday between 2pm and 4pm": the range's start is the
         // day's (and its end follows the start, see `range_end`).
         if let Some((_, n)) = starts_any(chars, i, &["from ", "between "])
-            && time_of_day(chars, i + n).is_some()
+            && (time_of_day(chars, i + n).is_some() || bare_range(chars, i + n).is_some())
         {
             i += n;
         }
     }
+    // "tomorrow from 9 to 5", "friday 10-2": after a named day, two bare hours joined as a
+    // range are the hours of that day (elsewhere, "pages 3 to 5" counts). The end is read by
+    // `bare_range_end` once this start is found.
+    let bare = day_before.and_then(|_| bare_range(chars, i));
     let with_time = time_of_day(chars, i)
         .or_else(|| part.filter(|&p| p > 0).and_then(|_| evening_hour(chars, i)))
+        .or_else(|| bare.map(|(hour, n, _)| (hour, 0, n)))
         // 一点 alone is "a little" (便宜一点, 快一点); 明天一点, 一点钟, 下午一点 are times.
         .filter(|&(_, _, n)| day_before.is_some() || chars[i..i + n] != ['一', '点'])
         .map(|(hour, minute, n)| {
@@ -842,10 +850,12 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
                 Some(end) if hour < 12 && hour + 12 <= end => hour + 12,
                 _ => hour,
             };
+            // 9 to 5 runs through the day from the morning: the start comes first.
             let bare_hour = (1..12).contains(&hour)
                 && !start_named
                 && end_named.is_none()
-                && first_digit != Some(&'0');
+                && first_digit != Some(&'0')
+                && bare.is_none_or(|(start, _, end)| start < end);
             // On another day there is no "next to come": 明天3点 and "tomorrow at 5" are read
             // as people make appointments, one to six in the afternoon and seven to eleven in
             // the morning (凌晨3点, 5am and 05:00 say otherwise).
@@ -920,6 +930,60 @@ fn starts_range(chars: &[char], start: usize, at: usize) -> bool {
     let between = start >= 8 && starts(chars, start - 8, "between ").is_some();
     let to = j + c + spaces(chars, j + c);
     (RANGE_CONNECTORS[k] != "and " || between) && time_of_day(chars, to).is_some()
+}
+
+/// Two bare hours joined as a range at `at` ("9 to 5", "10-2", "3 and 5" after "between"), with
+/// the end not counting something ("3 to 5 people") and no minutes or units after either:
+/// (the start's hour, the start's length, the end's hour).
+fn bare_range(chars: &[char], at: usize) -> Option<(u32, usize, u32)> {
+    let (start, n) = bare_hour(chars, at)?;
+    let between = at >= 8 && starts(chars, at - 8, "between ").is_some();
+    let (end, _) = bare_range_tail(chars, at + n, between)?;
+    Some((start, n, end))
+}
+
+/// A range's connector and a bare hour that ends a time phrase after `at`: (the hour, where
+/// the hour starts).
+fn bare_range_tail(chars: &[char], at: usize, between: bool) -> Option<(u32, usize)> {
+    let j = at + spaces(chars, at);
+    let (k, c) = starts_any(chars, j, RANGE_CONNECTORS)?;
+    if RANGE_CONNECTORS[k] == "and " && !between {
+        return None;
+    }
+    let to = j + c + spaces(chars, j + c);
+    let (end, m) = bare_hour(chars, to)?;
+    ends_time_phrase(chars, to + m).then_some((end, to))
+}
+
+/// An hour from 1 to 12 in digits, alone: no minutes, unit or letters after it.
+fn bare_hour(chars: &[char], at: usize) -> Option<(u32, usize)> {
+    let n = digit_run(chars, at);
+    let hour = digit_value(chars, at, n);
+    // 9:30, 2.5 and 1,200 go on as numbers; "to 2." ends a sentence.
+    let goes_on = match chars.get(at + n) {
+        Some('%') => true,
+        Some(':' | '.' | ',') => chars.get(at + n + 1).is_some_and(char::is_ascii_digit),
+        _ => false,
+    };
+    let alone = word_starts_here(chars, at) && !word_continues(chars, at + n) && !goes_on;
+    ((1..=2).contains(&n) && (1..=12).contains(&hour) && alone && !counts_points(chars, at))
+        .then_some((hour, n))
+}
+
+/// The end of a bare range whose start is the time found last: the hour that begins at `at`
+/// ("5" in "tomorrow from 9 to 5"), on the start's day (`extract` then moves it after the
+/// start, see `range_end`).
+fn bare_range_end(chars: &[char], previous: &Mention, at: usize) -> Option<(usize, String)> {
+    if previous.entity != "time" {
+        return None;
+    }
+    let said = &chars[previous.start..previous.end];
+    let between =
+        said.len() >= 8 && (0..=said.len() - 8).any(|k| starts(said, k, "between ").is_some());
+    let (hour, to) = bare_range_tail(chars, previous.end, between)?;
+    let (_, m) = bare_hour(chars, to)?;
+    let day = previous.value.get(..10)?;
+    (to == at).then(|| (m, format!("{day}T{hour:02}:00")))
 }
 
 /// What joins the start and the end of a time range.
@@ -1988,6 +2052,83 @@ mod tests {
         assert!(found("我要两块蛋糕").is_empty());
         assert!(found("我们一块去吧").is_empty());
         assert!(found("hello there, how are you").is_empty());
+    }
+
+    #[test]
+    fn bare_hours_after_a_named_day_are_its_hours_and_counts_stay_counts() {
+        // Said on Sunday 2026-11-22 at 10:00. "9 to 5" runs from the morning; "2 to 4" is an
+        // afternoon, as 明天2点 is.
+        let times = |text: &str| -> Vec<(String, String)> {
+            found(text)
+                .into_iter()
+                .map(|(kind, value, covered)| (format!("{kind} {value}"), covered))
+                .collect()
+        };
+        let pair = |value: &str, covered: &str| (value.to_owned(), covered.to_owned());
+        for (text, start, end) in [
+            (
+                "tomorrow from 9 to 5",
+                "2026-11-23T09:00",
+                "2026-11-23T17:00",
+            ),
+            (
+                "open friday from 10 to 2.",
+                "2026-11-27T10:00",
+                "2026-11-27T14:00",
+            ),
+            (
+                "tomorrow 9-5 please",
+                "2026-11-23T09:00",
+                "2026-11-23T17:00",
+            ),
+            ("tomorrow 2 to 4", "2026-11-23T14:00", "2026-11-23T16:00"),
+            // Opening hours, though 9:00 has passed (9 alone would be 21:00).
+            ("today from 9 to 5", "2026-11-22T09:00", "2026-11-22T17:00"),
+            (
+                "tomorrow between 9 and 11",
+                "2026-11-23T09:00",
+                "2026-11-23T11:00",
+            ),
+            ("明天3点到5", "2026-11-23T15:00", "2026-11-23T17:00"),
+        ] {
+            let got = times(text);
+            assert_eq!(got.len(), 2, "{text}: {got:?}");
+            assert_eq!(got[0].0, format!("time {start}"), "{text}");
+            assert_eq!(got[1].0, format!("time {end}"), "{text}");
+        }
+        assert_eq!(
+            times("tomorrow from 9 to 5")[1],
+            pair("time 2026-11-23T17:00", "5")
+        );
+        // Counted things, numbers that go on, and ranges with no day named stay numbers.
+        for text in [
+            "tomorrow from 3 to 5 people",
+            "tomorrow 3-5 pages",
+            "read pages from 3 to 5",
+            "between 3 and 5",
+            "tomorrow 9 to 5.5",
+            "tomorrow 9 and 5",
+        ] {
+            let got = times(text);
+            assert!(
+                got.iter().all(|(value, _)| !value.starts_with("time")),
+                "{text}: {got:?}"
+            );
+        }
+        assert_eq!(
+            times("明天3点到5个人"),
+            [
+                pair("time 2026-11-23T15:00", "明天3点"),
+                pair("number 5", "5")
+            ]
+        );
+        assert_eq!(
+            times("tomorrow at 3 to 5 of us"),
+            [
+                pair("time 2026-11-23T15:00", "tomorrow at 3"),
+                pair("number 5", "5")
+            ]
+        );
     }
 
     #[test]
