@@ -645,7 +645,7 @@ fn duration(chars: &[char], at: usize) -> Option<(usize, Amount)> {
 }
 
 /// A moment a length of time from now, before or after: 三天后, 两小时以后, 3天前, in 2 hours,
-/// 3 days ago, two weeks from now. Days and longer give a date; hours and less a time, to the
+/// 3 days ago, two weeks from now (or from today). Days and longer give a date; hours and less a time, to the
 /// minute. A fraction of a day, week or month (一天半后) is left a duration. Gives the length of
 /// its text, the day, and the minute of the day for hours and less.
 fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(usize, Date, Option<u32>)> {
@@ -661,10 +661,14 @@ fn relative(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(usize, Da
         if k < 3 { 1 } else { -1 }
     } else {
         let gap = spaces(chars, end);
-        let (k, m) = starts_any(chars, end + gap, &["from now", "later", "ago"])
-            .filter(|&(_, m)| !word_continues(chars, end + gap + m))?;
+        let (k, m) = starts_any(
+            chars,
+            end + gap,
+            &["from now", "from today", "later", "ago"],
+        )
+        .filter(|&(_, m)| !word_continues(chars, end + gap + m))?;
         end += gap + m;
-        if k < 2 { 1 } else { -1 }
+        if k < 3 { 1 } else { -1 }
     };
     // Bounded, so that no amount read from text overflows the arithmetic below.
     let whole = |v: f64| (v.fract() == 0.0 && v.abs() <= 10_000.0).then_some(v as i64);
@@ -1397,6 +1401,16 @@ fn small_number(chars: &[char], at: usize) -> Option<(u32, usize)> {
     (v.fract() == 0.0 && (0.0..=9999.0).contains(&v)).then_some((v as u32, n))
 }
 
+/// The next day of the month with this number to come, today included (15号, on the 15th): this
+/// month's, or a later month's if it has passed or the month has no such day (the 29th said on
+/// January 30th is March's when February has 28 days).
+fn day_of_month(today: Date, day: u32) -> Option<Date> {
+    (0..3).find_map(|shift| {
+        let (year, month) = month_from(today, shift)?;
+        Date::new(year, month, day).filter(|d| *d >= today)
+    })
+}
+
 fn chinese_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)> {
     let mut i = at;
     let mut year = None;
@@ -1429,16 +1443,7 @@ fn chinese_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)>
             };
             Some((date, i + 1 + m + suffix - at))
         }
-        Some('号' | '號') if year.is_none() => {
-            // A day of this month (or next month, if it has passed).
-            let date = Date::new(today.year, today.month, first)
-                .filter(|d| *d >= today)
-                .or_else(|| {
-                    let next = today.plus_days(i64::from(31 - today.day.min(28)));
-                    Date::new(next.year, next.month, first)
-                })?;
-            Some((date, i + 1 - at))
-        }
+        Some('号' | '號') if year.is_none() => Some((day_of_month(today, first)?, i + 1 - at)),
         _ => None,
     }
 }
@@ -1525,6 +1530,35 @@ fn english_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)>
             Some((year, y)) => (Date::new(year, month, day)?, end + y - at),
             None => (upcoming(today, month, day)?, end - at),
         });
+    }
+    // on the 15th, by the 3rd: a day of this month (or the next). Only after a word that puts
+    // a day there: "the 4th floor" and "the 2nd option" count.
+    if let Some(the) = starts(chars, at, "the ") {
+        let before = |word: &str| {
+            let n = word.len();
+            at > n
+                && starts(chars, at - n - 1, word).is_some()
+                && chars[at - 1] == ' '
+                && word_starts_here(chars, at - n - 1)
+        };
+        let n = digits(at + the);
+        let suffix = starts_any(chars, at + the + n, &["st", "nd", "rd", "th"]);
+        if ["on", "by", "before", "after", "until", "till", "from"]
+            .iter()
+            .any(|w| before(w))
+            && (1..=2).contains(&n)
+            && let Some((_, s)) = suffix
+            && !word_continues(chars, at + the + n + s)
+        {
+            let end = at + the + n + s;
+            let after = end + spaces(chars, end);
+            let month_follows = month_at(after + starts(chars, after, "of ").unwrap_or(0));
+            let time_follows = starts(chars, after, "at ").is_some();
+            if month_follows.is_none() && (ends_time_phrase(chars, end) || time_follows) {
+                let day = day_of_month(today, read(at + the, n))?;
+                return Some((day, end - at));
+            }
+        }
     }
     let (day, m) = ordinal(at)?;
     let gap = m
@@ -2052,6 +2086,35 @@ mod tests {
         assert!(found("我要两块蛋糕").is_empty());
         assert!(found("我们一块去吧").is_empty());
         assert!(found("hello there, how are you").is_empty());
+    }
+
+    #[test]
+    fn a_day_of_the_month_is_this_months_or_the_next_and_weeks_count_from_today() {
+        // Said on Thursday 2026-12-03: the 2nd has passed, so it is January's.
+        let at = |text: &str| values_at("2026-12-03T10:00", text);
+        assert_eq!(at("2号"), ["2027-01-02"]);
+        assert_eq!(at("3号"), ["2026-12-03"]);
+        assert_eq!(at("on the 2nd"), ["2027-01-02"]);
+        assert_eq!(at("by the 15th please"), ["2026-12-15"]);
+        assert_eq!(at("until the 31st."), ["2026-12-31"]);
+        assert_eq!(at("on the 15th at 3pm"), ["2026-12-15T15:00"]);
+        assert_eq!(at("2 weeks from today"), ["2026-12-17"]);
+        // Said on 2026-01-30: February has no 30th, and the 5th is February's.
+        assert_eq!(values_at("2026-01-30T10:00", "5号"), ["2026-02-05"]);
+        assert_eq!(values_at("2026-01-30T10:00", "on the 29th"), ["2026-03-29"]);
+        // Floors, options and places count.
+        for text in [
+            "on the 2nd floor",
+            "the 4th option",
+            "he was the 1st",
+            "on the 15 th",
+        ] {
+            assert!(
+                at(text).iter().all(|v| !v.starts_with("20")),
+                "{text}: {:?}",
+                at(text)
+            );
+        }
     }
 
     #[test]
