@@ -1118,6 +1118,17 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
             .or_else(|| on(today.year + 1))?;
         return Some((next, n));
     }
+    // 年底, 今年年底, 明年底, 年末: the year's last day (2027年底 is read where its numeral
+    // starts, by chinese_date; 三年底 is a length, 三年, first).
+    let named_year = starts_any_by(chars, at, YEAR_NAMES, |y| y.0);
+    let (year_shift, named) = named_year.map_or((0, 0), |(k, n)| (YEAR_NAMES[k].1, n));
+    let bare = starts(chars, at + named, "年");
+    if (named_year.is_some() || bare.is_some())
+        && let Some((_, end)) = starts_any(chars, at + named + bare.unwrap_or(0), &["底", "末"])
+    {
+        let year = i32::try_from(i64::from(today.year) + year_shift).ok()?;
+        return Some((Date::new(year, 12, 31)?, named + bare.unwrap_or(0) + end));
+    }
     // 下个月5号, 本月20日, 上个月3号; 月底, 下个月底, 本月末. A bare 月 only before 底 or 末
     // (12月底 is read where its numeral starts, by chinese_date).
     let named_month = starts_any_by(chars, at, MONTH_NAMES, |m| m.0);
@@ -1214,6 +1225,9 @@ const LUNAR_HOLIDAYS: [[u16; 6]; 12] = [
     [128, 211, 530, 828, 1004, 1027], // 2036
 ];
 const LUNAR_FIRST_YEAR: i32 = 2025;
+
+/// Years named relative to this one (明年底, 今年年底) and their shift.
+const YEAR_NAMES: &[(&str, i64)] = &[("今年", 0), ("明年", 1), ("去年", -1), ("后年", 2)];
 
 /// Months named relative to this one (下个月5号, 上月底, 下个月 as a whole) and their shift.
 const MONTH_NAMES: &[(&str, i64)] = &[
@@ -1420,6 +1434,10 @@ fn chinese_date(chars: &[char], at: usize, today: Date) -> Option<(Date, usize)>
     {
         year = Some(y as i32);
         i += n + 1;
+        // 2027年底: that year's last day.
+        if let Some((_, end)) = starts_any(chars, i, &["底", "末"]) {
+            return Some((Date::new(y as i32, 12, 31)?, i + end - at));
+        }
     }
     let (first, n) = small_number(chars, i)?;
     i += n;
