@@ -330,9 +330,15 @@ const CURRENCY_PREFIXES: &[(&str, &str)] = &[
     ("￥", "CNY"),
     ("rmb", "CNY"),
     ("cny", "CNY"),
+    // Before "$": the end of a range (HK$100-200) looks back for the first prefix that ends
+    // where its number starts.
+    ("us$", "USD"),
+    ("hk$", "HKD"),
+    ("nt$", "TWD"),
     ("$", "USD"),
     ("usd", "USD"),
-    ("us$", "USD"),
+    ("hkd", "HKD"),
+    ("twd", "TWD"),
     ("€", "EUR"),
     ("eur", "EUR"),
     ("£", "GBP"),
@@ -344,6 +350,12 @@ const CURRENCY_SUFFIXES: &[(&str, &str)] = &[
     ("元", "CNY"),
     ("块", "CNY"),
     ("人民币", "CNY"),
+    ("港币", "HKD"),
+    ("港元", "HKD"),
+    ("新台币", "TWD"),
+    ("台币", "TWD"),
+    ("日元", "JPY"),
+    ("日币", "JPY"),
     ("美元", "USD"),
     ("美金", "USD"),
     ("欧元", "EUR"),
@@ -358,6 +370,10 @@ const CURRENCY_SUFFIXES: &[(&str, &str)] = &[
     ("euros", "EUR"),
     ("euro", "EUR"),
     ("eur", "EUR"),
+    ("hkd", "HKD"),
+    ("twd", "TWD"),
+    ("yen", "JPY"),
+    ("jpy", "JPY"),
     ("pounds", "GBP"),
     ("gbp", "GBP"),
 ];
@@ -365,7 +381,8 @@ const CURRENCY_SUFFIXES: &[(&str, &str)] = &[
 fn money(chars: &[char], at: usize) -> Option<(usize, String)> {
     for (prefix, currency) in CURRENCY_PREFIXES {
         if let Some(n) = starts(chars, at, prefix) {
-            if prefix.chars().all(|c| c.is_ascii_alphabetic()) && !word_starts_here(chars, at) {
+            if prefix.starts_with(|c: char| c.is_ascii_alphabetic()) && !word_starts_here(chars, at)
+            {
                 continue;
             }
             let gap = n + spaces(chars, at + n);
@@ -2037,6 +2054,10 @@ mod tests {
         assert_eq!(
             values("budget $50-100"),
             [pair("money", "50 USD"), pair("money", "100 USD")]
+        );
+        assert_eq!(
+            values("HK$100-200"),
+            [pair("money", "100 HKD"), pair("money", "200 HKD")]
         );
         assert_eq!(
             values("¥50 ~ 80左右"),
