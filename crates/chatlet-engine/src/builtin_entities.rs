@@ -817,6 +817,17 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
                 _ => hour,
             };
             let mut end = i + n;
+            let start_named = names_half_of_day(&chars[i..i + n]) || part.is_some();
+            // "at 7:45 in the morning", "at 5 in the afternoon": the half of the day said after
+            // the time (and before a day: "at 9 in the morning tomorrow").
+            let said_after = if start_named {
+                None
+            } else {
+                half_said_after(chars, end)
+            };
+            if let Some((_, n)) = said_after {
+                end += n;
+            }
             let day = match day_before {
                 Some(day) => day,
                 // 3pm tomorrow, at 9 on friday: the day may follow the hour.
@@ -865,7 +876,6 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             };
             let first_digit = chars[i..i + n].iter().find(|c| c.is_ascii_digit());
             // 3-5pm, 11-1pm, 9-11am: a start that names no half of the day takes its end's.
-            let start_named = names_half_of_day(&chars[i..i + n]) || part.is_some();
             let end_named = named_range_end(chars, i + n).filter(|_| !start_named);
             let hour = match end_named {
                 Some(end) if hour < 12 && hour + 12 <= end => hour + 12,
@@ -880,19 +890,34 @@ fn date_time(chars: &[char], at: usize, now: &ReferenceTime) -> (Candidate, Cand
             // On another day there is no "next to come": 明天3点 and "tomorrow at 5" are read
             // as people make appointments, one to six in the afternoon and seven to eleven in
             // the morning (凌晨3点, 5am and 05:00 say otherwise).
-            let hour = if bare_hour
-                && if day == now.date {
-                    (hour, minute) < (now.hour, now.minute)
-                } else {
-                    hour <= LAST_AFTERNOON_HOUR
-                } {
-                hour + 12
-            } else {
-                hour
+            let hour = match said_after {
+                Some((afternoon, _)) => hour + if afternoon && hour < 12 { 12 } else { 0 },
+                None if bare_hour
+                    && if day == now.date {
+                        (hour, minute) < (now.hour, now.minute)
+                    } else {
+                        hour <= LAST_AFTERNOON_HOUR
+                    } =>
+                {
+                    hour + 12
+                }
+                None => hour,
             };
             (end - at, "time", format!("{day}T{hour:02}:{minute:02}"))
         });
     (date_only, with_time)
+}
+
+/// "in the morning" (false) or "in the afternoon" / "in the evening" (true) after `at`, with its
+/// length from `at`.
+fn half_said_after(chars: &[char], at: usize) -> Option<(bool, usize)> {
+    let gap = spaces(chars, at);
+    let (k, n) = starts_any(
+        chars,
+        at + gap,
+        &["in the morning", "in the afternoon", "in the evening"],
+    )?;
+    (gap > 0 && !word_continues(chars, at + gap + n)).then_some((k > 0, gap + n))
 }
 
 /// On a day other than today, an hour that names no half of the day up to this one is an
@@ -1816,7 +1841,17 @@ fn ends_time_phrase(chars: &[char], at: usize) -> bool {
             chars,
             i,
             &[
-                "tomorrow", "today", "tonight", "on ", "this ", "next ", "then", "please",
+                "tomorrow",
+                "today",
+                "tonight",
+                "on ",
+                "this ",
+                "next ",
+                "then",
+                "please",
+                "in the morning",
+                "in the afternoon",
+                "in the evening",
             ],
         )
         .is_some(),
@@ -2125,6 +2160,27 @@ mod tests {
         assert!(found("我要两块蛋糕").is_empty());
         assert!(found("我们一块去吧").is_empty());
         assert!(found("hello there, how are you").is_empty());
+    }
+
+    #[test]
+    fn the_half_of_the_day_said_after_a_time_decides_it() {
+        // Said at 10:00 on 2026-12-10: 7:45 alone would be the next to come, 19:45.
+        let at = |text: &str| values_at("2026-12-10T10:00", text);
+        assert_eq!(at("at 7:45 in the morning"), ["2026-12-10T07:45"]);
+        assert_eq!(at("at 5 in the afternoon"), ["2026-12-10T17:00"]);
+        assert_eq!(at("call at seven in the evening"), ["2026-12-10T19:00"]);
+        assert_eq!(at("tomorrow at 8 in the evening"), ["2026-12-11T20:00"]);
+        assert_eq!(at("at 9 in the morning tomorrow"), ["2026-12-11T09:00"]);
+        // A time that names its half keeps it; a word that goes on is no half of the day.
+        assert_eq!(at("3pm in the afternoon"), ["2026-12-10T15:00"]);
+        assert_eq!(at("at 7:45 in the morningside"), ["2026-12-10T19:45"]);
+        let chars: Vec<char> = "at 9 in the morning tomorrow".chars().collect();
+        let found = extract(
+            "at 9 in the morning tomorrow",
+            Some(&ReferenceTime::parse("2026-12-10T10:00").unwrap()),
+            &all(),
+        );
+        assert_eq!((found[0].start, found[0].end), (0, chars.len()));
     }
 
     #[test]
