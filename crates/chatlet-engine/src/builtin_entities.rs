@@ -1126,6 +1126,31 @@ fn date(chars: &[char], at: usize, now: &ReferenceTime) -> Option<(Date, usize)>
             return Some((upcoming(today, month, day)?, n));
         }
     }
+    // Holidays on the nth weekday of a month (Monday = 0), the next one to come: 母亲节 is the
+    // second Sunday of May, 感恩节 (as in the US) the fourth Thursday of November.
+    const WEEKDAY_HOLIDAYS: &[(&str, u32, u32, u32)] = &[
+        ("母亲节", 5, 6, 2),
+        ("mother's day", 5, 6, 2),
+        ("父亲节", 6, 6, 3),
+        ("father's day", 6, 6, 3),
+        ("感恩节", 11, 3, 4),
+        ("thanksgiving", 11, 3, 4),
+    ];
+    if let Some((k, n)) = starts_any_by(chars, at, WEEKDAY_HOLIDAYS, |h| h.0) {
+        let (pattern, month, weekday, nth) = WEEKDAY_HOLIDAYS[k];
+        let on = |year: i32| -> Option<Date> {
+            let first = next_weekday(Date::new(year, month, 1)?, weekday);
+            Some(first.plus_days(7 * i64::from(nth - 1)))
+        };
+        let whole_word =
+            !pattern.is_ascii() || (word_starts_here(chars, at) && !word_continues(chars, at + n));
+        if whole_word {
+            let next = on(today.year)
+                .filter(|d| *d >= today)
+                .or_else(|| on(today.year + 1))?;
+            return Some((next, n));
+        }
+    }
     // Lunar-calendar holidays: the next one to come, from the table. 除夕 is the eve of 春节.
     const LUNAR_NAMES: &[(&str, usize)] = &[
         ("春节", 0),
